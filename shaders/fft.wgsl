@@ -1,0 +1,99 @@
+// Batched complex FFT of power-of-two length LEN along lines of a chunk, in workgroup memory.
+//
+// Each workgroup loads LINES_PER_WG whole lines into workgroup memory in bit-reversed order,
+// runs LOG2_LEN radix-2 stages in place (one barrier per stage), and writes the lines back to
+// where they came from: one read and one write of global memory per element and pass.
+//
+// Line b of the dispatch starts at base + (b / inner) * outer_stride + (b % inner) and its
+// element j lies `stride` further on per j. For the FFT along axis a of a row-major array
+// inner = stride = (product of the later axes) and outer_stride = LEN * stride.
+//
+// Host constants: LEN, LOG2_LEN, LINES_PER_WG, WG_SIZE.
+
+#import complex
+#import grid
+
+struct FftParams {
+    lines: u32,
+    inner: u32,
+    outer_stride: u32,
+    stride: u32,
+    base: u32,
+    groups_x: u32,
+    inverse: u32,
+    scale: f32,
+}
+
+@group(0) @binding(0) var<storage, read_write> data: array<vec2<f32>>;
+// twiddle[k] = exp(-2πi k / LEN) for k < LEN / 2, computed on the host in f64.
+@group(0) @binding(1) var<storage, read> twiddle: array<vec2<f32>>;
+@group(0) @binding(2) var<uniform> params: FftParams;
+
+const ELEMS: u32 = LEN * LINES_PER_WG;
+var<workgroup> line_buf: array<vec2<f32>, ELEMS>;
+
+// Position in global memory of element j of line (first_line + local_line).
+fn element_offset(line: u32, j: u32) -> u32 {
+    return params.base + (line / params.inner) * params.outer_stride + (line % params.inner)
+        + j * params.stride;
+}
+
+// Element e of the workgroup's block as (local line, j). On a contiguous axis neighbouring
+// invocations take neighbouring j; on a strided axis they take neighbouring lines, which are
+// neighbours in memory. Either way global accesses coalesce.
+fn block_coords(e: u32) -> vec2<u32> {
+    if (params.stride == 1u) {
+        return vec2<u32>(e / LEN, e % LEN);
+    }
+    return vec2<u32>(e % LINES_PER_WG, e / LINES_PER_WG);
+}
+
+fn bit_reverse(j: u32) -> u32 {
+    return reverseBits(j) >> (32u - LOG2_LEN);
+}
+
+@compute @workgroup_size(WG_SIZE)
+fn fft_lines(@builtin(workgroup_id) wid: vec3<u32>,
+             @builtin(local_invocation_index) lid: u32) {
+    let first_line = linear_group(wid, params.groups_x) * LINES_PER_WG;
+    if (first_line >= params.lines) {
+        return;
+    }
+    for (var e = lid; e < ELEMS; e += WG_SIZE) {
+        let c = block_coords(e);
+        let line = first_line + c.x;
+        if (line < params.lines) {
+            line_buf[c.x * LEN + bit_reverse(c.y)] = data[element_offset(line, c.y)];
+        }
+    }
+    workgroupBarrier();
+
+    for (var s = 0u; s < LOG2_LEN; s++) {
+        let half = 1u << s;
+        let twiddle_step = LEN >> (s + 1u);
+        for (var t = lid; t < ELEMS / 2u; t += WG_SIZE) {
+            let line = t / (LEN / 2u);
+            let k = t % (LEN / 2u);
+            let pos = k & (half - 1u);
+            let i0 = line * LEN + ((k - pos) << 1u) + pos;
+            let i1 = i0 + half;
+            var w = twiddle[pos * twiddle_step];
+            if (params.inverse != 0u) {
+                w = conj(w);
+            }
+            let a = line_buf[i0];
+            let b = cmul(line_buf[i1], w);
+            line_buf[i0] = a + b;
+            line_buf[i1] = a - b;
+        }
+        workgroupBarrier();
+    }
+
+    for (var e = lid; e < ELEMS; e += WG_SIZE) {
+        let c = block_coords(e);
+        let line = first_line + c.x;
+        if (line < params.lines) {
+            data[element_offset(line, c.y)] = line_buf[c.x * LEN + c.y] * params.scale;
+        }
+    }
+}

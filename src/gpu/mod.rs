@@ -1,0 +1,554 @@
+//! The GPU backend: fields in chunked f32 storage buffers, WGSL kernels for every operation,
+//! pipelines built once per (kernel, constants) and reused.
+
+pub mod context;
+mod fft;
+pub mod shaders;
+pub mod timer;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use anyhow::{anyhow, bail, Result};
+use num_complex::Complex64;
+use wgpu::util::DeviceExt;
+
+use crate::backend::{
+    check_binary, check_fft_axes, check_real_scalar, Backend, FftDirection, FieldInfo, Stats,
+};
+use crate::field::{check_shape, ChunkLayout, Elem};
+pub use context::{list_adapters, AdapterSummary, GpuContext, GpuOptions};
+use shaders::ShaderFile;
+use timer::PassTimer;
+
+/// Invocations per workgroup of the element-wise and reduction kernels (WebGPU guarantees 256).
+const WG_SIZE: u32 = 256;
+/// Values each invocation of the reduction reads.
+const REDUCE_ITEMS: u32 = 16;
+/// Largest piece of a transfer between host and device, to bound staging memory.
+const TRANSFER_PIECE: u64 = 64 << 20;
+
+/// A field on the GPU: f32 components in one storage buffer per chunk.
+pub struct GpuField {
+    shape: Vec<usize>,
+    elem: Elem,
+    pub layout: ChunkLayout,
+    pub chunks: Vec<wgpu::Buffer>,
+}
+
+impl FieldInfo for GpuField {
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+    fn elem(&self) -> Elem {
+        self.elem
+    }
+}
+
+impl GpuField {
+    fn elem_bytes(&self) -> u64 {
+        4 * self.elem.components() as u64
+    }
+    fn chunk_bytes(&self, c: usize) -> u64 {
+        self.layout.chunk_range(c).len() as u64 * self.elem_bytes()
+    }
+}
+
+type PipelineKey = (ShaderFile, &'static str, Vec<(&'static str, u32)>);
+
+pub struct GpuBackend {
+    pub ctx: GpuContext,
+    pipelines: Mutex<HashMap<PipelineKey, Arc<wgpu::ComputePipeline>>>,
+    twiddles: Mutex<HashMap<usize, Arc<wgpu::Buffer>>>,
+    scratch: Mutex<Option<Arc<wgpu::Buffer>>>,
+    timer: Mutex<Option<PassTimer>>,
+    /// Fill the FFT scratch with NaN before each use (tests: a kernel that reads what it did not
+    /// write shows up as NaN instead of passing on stale data).
+    pub poison_scratch: bool,
+}
+
+/// Workgroup grid for `groups` workgroups: at most `max_per_dim` columns, as many rows as needed.
+pub(crate) fn dispatch_grid(groups: u64, max_per_dim: u32) -> Result<(u32, u32)> {
+    let x = groups.clamp(1, max_per_dim as u64);
+    let y = groups.div_ceil(x);
+    if y > max_per_dim as u64 {
+        bail!("dispatch of {groups} workgroups exceeds the adapter's grid");
+    }
+    Ok((x as u32, y as u32))
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct ElementwiseParams {
+    n: u32,
+    groups_x: u32,
+    _pad: [u32; 2],
+    a: [f32; 2],
+    _pad2: [f32; 2],
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct ReduceParams {
+    n: u32,
+    groups_x: u32,
+    first_partial: u32,
+    _pad: u32,
+}
+
+impl GpuBackend {
+    pub fn new(options: &GpuOptions) -> Result<Self> {
+        Ok(Self::with_context(GpuContext::new(options)?))
+    }
+
+    pub fn with_context(ctx: GpuContext) -> Self {
+        Self {
+            ctx,
+            pipelines: Mutex::new(HashMap::new()),
+            twiddles: Mutex::new(HashMap::new()),
+            scratch: Mutex::new(None),
+            timer: Mutex::new(None),
+            poison_scratch: false,
+        }
+    }
+
+    /// Largest number of elements in one chunk (the same for real and complex fields, so that
+    /// fields of one shape share chunk boundaries and binary kernels pair chunks one to one).
+    pub fn max_chunk_len(&self) -> usize {
+        (self.ctx.max_chunk_bytes / 8) as usize
+    }
+
+    /// Starts timing every compute pass with timestamp queries (if the adapter has them).
+    pub fn start_pass_timer(&self) -> bool {
+        let t = PassTimer::new(&self.ctx);
+        let ok = t.is_some();
+        *self.timer.lock().unwrap() = t;
+        ok
+    }
+
+    /// GPU seconds per pass label since `start_pass_timer`, read back and cleared.
+    pub fn read_pass_timer(&self) -> Result<std::collections::BTreeMap<&'static str, f64>> {
+        match self.timer.lock().unwrap().as_mut() {
+            Some(t) => t.read(&self.ctx),
+            None => Ok(Default::default()),
+        }
+    }
+
+    fn pipeline(
+        &self,
+        file: ShaderFile,
+        entry: &'static str,
+        constants: &[(&'static str, u32)],
+    ) -> Result<Arc<wgpu::ComputePipeline>> {
+        let key = (file, entry, constants.to_vec());
+        if let Some(p) = self.pipelines.lock().unwrap().get(&key) {
+            return Ok(p.clone());
+        }
+        let source = shaders::compose(file, constants)?;
+        let device = &self.ctx.device;
+        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some(file.name()),
+            source: wgpu::ShaderSource::Wgsl(source.into()),
+        });
+        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(entry),
+            layout: None,
+            module: &module,
+            entry_point: Some(entry),
+            compilation_options: Default::default(),
+            cache: None,
+        });
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            bail!("building {}::{entry} {constants:?}: {e}", file.name());
+        }
+        let pipeline = Arc::new(pipeline);
+        self.pipelines.lock().unwrap().insert(key, pipeline.clone());
+        Ok(pipeline)
+    }
+
+    fn uniform<T: bytemuck::Pod>(&self, value: &T) -> wgpu::Buffer {
+        self.ctx
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("params"),
+                contents: bytemuck::bytes_of(value),
+                usage: wgpu::BufferUsages::UNIFORM,
+            })
+    }
+
+    fn bind_group(
+        &self,
+        pipeline: &wgpu::ComputePipeline,
+        buffers: &[&wgpu::Buffer],
+    ) -> wgpu::BindGroup {
+        let entries: Vec<wgpu::BindGroupEntry> = buffers
+            .iter()
+            .enumerate()
+            .map(|(i, b)| wgpu::BindGroupEntry {
+                binding: i as u32,
+                resource: b.as_entire_binding(),
+            })
+            .collect();
+        self.ctx
+            .device
+            .create_bind_group(&wgpu::BindGroupDescriptor {
+                label: None,
+                layout: &pipeline.get_bind_group_layout(0),
+                entries: &entries,
+            })
+    }
+
+    /// Records one dispatch in its own compute pass (timed when the pass timer runs).
+    fn record_dispatch(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        label: &'static str,
+        pipeline: &wgpu::ComputePipeline,
+        bind_group: &wgpu::BindGroup,
+        grid: (u32, u32),
+    ) {
+        let mut timer = self.timer.lock().unwrap();
+        let timestamp_writes = timer.as_mut().and_then(|t| t.next_pass(label));
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some(label),
+            timestamp_writes,
+        });
+        pass.set_pipeline(pipeline);
+        pass.set_bind_group(0, bind_group, &[]);
+        pass.dispatch_workgroups(grid.0, grid.1, 1);
+    }
+
+    fn new_chunks(&self, layout: &ChunkLayout, elem: Elem) -> Result<Vec<wgpu::Buffer>> {
+        let elem_bytes = 4 * elem.components() as u64;
+        let device = &self.ctx.device;
+        let scope = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let chunks = (0..layout.n_chunks)
+            .map(|c| {
+                device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("field chunk"),
+                    size: layout.chunk_range(c).len() as u64 * elem_bytes,
+                    usage: wgpu::BufferUsages::STORAGE
+                        | wgpu::BufferUsages::COPY_SRC
+                        | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                })
+            })
+            .collect();
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            bail!(
+                "out of GPU memory allocating a {:?} {elem:?} field: {e}",
+                layout.shape
+            );
+        }
+        Ok(chunks)
+    }
+
+    fn upload_f32(&self, field: &mut GpuField, values: &[f32]) -> Result<()> {
+        let comps = field.elem.components();
+        for (c, buf) in field.chunks.iter().enumerate() {
+            let r = field.layout.chunk_range(c);
+            let bytes: &[u8] = bytemuck::cast_slice(&values[r.start * comps..r.end * comps]);
+            for (i, piece) in bytes.chunks(TRANSFER_PIECE as usize).enumerate() {
+                self.ctx
+                    .queue
+                    .write_buffer(buf, i as u64 * TRANSFER_PIECE, piece);
+            }
+        }
+        self.ctx.queue.submit([]);
+        Ok(())
+    }
+
+    fn download_f32(&self, field: &GpuField) -> Result<Vec<f32>> {
+        let mut out = Vec::with_capacity(field.len() * field.elem.components());
+        for (c, buf) in field.chunks.iter().enumerate() {
+            self.read_buffer_f32(buf, field.chunk_bytes(c), &mut out)?;
+        }
+        Ok(out)
+    }
+
+    /// Appends the first `bytes` of `buf`, as f32, to `out` (through a staging buffer, in
+    /// pieces of at most `TRANSFER_PIECE`).
+    fn read_buffer_f32(&self, buf: &wgpu::Buffer, bytes: u64, out: &mut Vec<f32>) -> Result<()> {
+        let staging = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("download staging"),
+            size: bytes.clamp(4, TRANSFER_PIECE),
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut offset = 0;
+        while offset < bytes {
+            let size = (bytes - offset).min(TRANSFER_PIECE);
+            let mut encoder = self.ctx.encoder("download");
+            encoder.copy_buffer_to_buffer(buf, offset, &staging, 0, size);
+            self.ctx.submit_and_wait(encoder)?;
+            let slice = staging.slice(0..size);
+            let (tx, rx) = std::sync::mpsc::channel();
+            slice.map_async(wgpu::MapMode::Read, move |r| {
+                let _ = tx.send(r);
+            });
+            self.ctx.wait_idle()?;
+            rx.recv()?
+                .map_err(|e| anyhow!("mapping the download buffer: {e}"))?;
+            {
+                let view = slice
+                    .get_mapped_range()
+                    .map_err(|e| anyhow!("reading the download buffer: {e:?}"))?;
+                out.extend_from_slice(bytemuck::cast_slice::<u8, f32>(&view));
+            }
+            staging.unmap();
+            offset += size;
+        }
+        Ok(())
+    }
+
+    /// Runs one element-wise kernel over every chunk of `y` (and the matching chunk of `x`).
+    fn elementwise(
+        &self,
+        entry: &'static str,
+        y: &GpuField,
+        x: Option<&GpuField>,
+        a: Complex64,
+    ) -> Result<()> {
+        let x_comp = x.map_or(1, |x| x.elem.components() as u32);
+        let constants = [
+            ("COMP", y.elem.components() as u32),
+            ("X_COMP", x_comp),
+            ("WG_SIZE", WG_SIZE),
+        ];
+        let pipeline = self.pipeline(ShaderFile::Elementwise, entry, &constants)?;
+        let mut encoder = self.ctx.encoder(entry);
+        for c in 0..y.chunks.len() {
+            let n = y.layout.chunk_range(c).len() as u64;
+            let grid = dispatch_grid(
+                n.div_ceil(WG_SIZE as u64),
+                self.ctx.limits.max_compute_workgroups_per_dimension,
+            )?;
+            let params = self.uniform(&ElementwiseParams {
+                n: n as u32,
+                groups_x: grid.0,
+                _pad: [0; 2],
+                a: [a.re as f32, a.im as f32],
+                _pad2: [0.0; 2],
+            });
+            let mut buffers = vec![&y.chunks[c], &params];
+            if let Some(x) = x {
+                buffers.push(&x.chunks[c]);
+            }
+            let bg = self.bind_group(&pipeline, &buffers);
+            self.record_dispatch(&mut encoder, entry, &pipeline, &bg, grid);
+        }
+        self.ctx.queue.submit([encoder.finish()]);
+        Ok(())
+    }
+
+    /// The FFT scratch buffer, at least `bytes` long.
+    fn scratch(&self, bytes: u64) -> Arc<wgpu::Buffer> {
+        let mut guard = self.scratch.lock().unwrap();
+        match guard.as_ref() {
+            Some(b) if b.size() >= bytes => b.clone(),
+            _ => {
+                let b = Arc::new(self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("fft scratch"),
+                    size: bytes,
+                    usage: wgpu::BufferUsages::STORAGE
+                        | wgpu::BufferUsages::COPY_SRC
+                        | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                }));
+                *guard = Some(b.clone());
+                b
+            }
+        }
+    }
+
+    /// Bytes the backend may hold beside the fields (the FFT scratch: one chunk).
+    pub fn scratch_bytes(&self) -> u64 {
+        self.scratch
+            .lock()
+            .unwrap()
+            .as_ref()
+            .map_or(0, |b| b.size())
+    }
+}
+
+impl Backend for GpuBackend {
+    type Field = GpuField;
+
+    fn describe(&self) -> String {
+        let a = &self.ctx.adapter;
+        format!(
+            "GPU backend on {} ({}, {}), chunks of at most {} MiB",
+            a.name,
+            a.backend,
+            a.device_type,
+            self.ctx.max_chunk_bytes as f64 / (1u64 << 20) as f64
+        )
+    }
+
+    fn zeros(&self, shape: &[usize], elem: Elem) -> Result<GpuField> {
+        check_shape(shape)?;
+        let layout = ChunkLayout::new(shape, self.max_chunk_len())?;
+        // wgpu zero-initialises new buffers.
+        let chunks = self.new_chunks(&layout, elem)?;
+        Ok(GpuField {
+            shape: shape.to_vec(),
+            elem,
+            layout,
+            chunks,
+        })
+    }
+
+    fn upload_real(&self, field: &mut GpuField, data: &[f64]) -> Result<()> {
+        if field.elem != Elem::Real || data.len() != field.len() {
+            bail!(
+                "upload of {} real values into a {:?} field of {} elements",
+                data.len(),
+                field.elem,
+                field.len()
+            );
+        }
+        let values: Vec<f32> = data.iter().map(|&x| x as f32).collect();
+        self.upload_f32(field, &values)
+    }
+
+    fn upload_complex(&self, field: &mut GpuField, data: &[Complex64]) -> Result<()> {
+        if field.elem != Elem::Complex || data.len() != field.len() {
+            bail!(
+                "upload of {} complex values into a {:?} field of {} elements",
+                data.len(),
+                field.elem,
+                field.len()
+            );
+        }
+        let values: Vec<f32> = data
+            .iter()
+            .flat_map(|z| [z.re as f32, z.im as f32])
+            .collect();
+        self.upload_f32(field, &values)
+    }
+
+    fn download_real(&self, field: &GpuField) -> Result<Vec<f64>> {
+        if field.elem != Elem::Real {
+            bail!("real download of a complex field");
+        }
+        Ok(self
+            .download_f32(field)?
+            .into_iter()
+            .map(f64::from)
+            .collect())
+    }
+
+    fn download_complex(&self, field: &GpuField) -> Result<Vec<Complex64>> {
+        if field.elem != Elem::Complex {
+            bail!("complex download of a real field");
+        }
+        Ok(self
+            .download_f32(field)?
+            .chunks_exact(2)
+            .map(|p| Complex64::new(p[0] as f64, p[1] as f64))
+            .collect())
+    }
+
+    fn fft(&self, field: &mut GpuField, axes: &[usize], dir: FftDirection) -> Result<()> {
+        check_fft_axes(field, axes)?;
+        let mut encoder = self.ctx.encoder("fft");
+        for &axis in axes {
+            self.record_fft_axis(&mut encoder, field, axis, dir)?;
+        }
+        self.ctx.queue.submit([encoder.finish()]);
+        Ok(())
+    }
+
+    fn reduce(&self, field: &GpuField) -> Result<Stats> {
+        let constants = [("WG_SIZE", WG_SIZE), ("ITEMS", REDUCE_ITEMS)];
+        let pipeline = self.pipeline(ShaderFile::Reduce, "reduce_stats", &constants)?;
+        let comps = field.elem.components() as u64;
+        let per_group = (WG_SIZE * REDUCE_ITEMS) as u64;
+        let groups: Vec<u64> = (0..field.chunks.len())
+            .map(|c| (field.layout.chunk_range(c).len() as u64 * comps).div_ceil(per_group))
+            .collect();
+        let total_groups: u64 = groups.iter().sum();
+        let partial_bytes = total_groups * 8 * 4;
+        if partial_bytes > self.ctx.limits.max_storage_buffer_binding_size {
+            bail!("reduction of {:?}: too many partial sums", field.shape);
+        }
+        let partials = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("reduce partials"),
+            size: partial_bytes,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        let mut encoder = self.ctx.encoder("reduce");
+        let mut first = 0u64;
+        for (c, &g) in groups.iter().enumerate() {
+            let grid = dispatch_grid(g, self.ctx.limits.max_compute_workgroups_per_dimension)?;
+            let params = self.uniform(&ReduceParams {
+                n: (field.layout.chunk_range(c).len() as u64 * comps) as u32,
+                groups_x: grid.0,
+                first_partial: first as u32,
+                _pad: 0,
+            });
+            let bg = self.bind_group(&pipeline, &[&field.chunks[c], &partials, &params]);
+            self.record_dispatch(&mut encoder, "reduce", &pipeline, &bg, grid);
+            first += g;
+        }
+        self.ctx.queue.submit([encoder.finish()]);
+        let mut values = Vec::new();
+        self.read_buffer_f32(&partials, partial_bytes, &mut values)?;
+        let mut stats = Stats {
+            count: field.len(),
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+            ..Default::default()
+        };
+        for p in values.chunks_exact(8) {
+            stats.sum.re += p[0] as f64;
+            stats.sum.im += p[1] as f64;
+            stats.sum_sq += p[2] as f64;
+            stats.min = stats.min.min(p[3] as f64);
+            stats.max = stats.max.max(p[4] as f64);
+        }
+        if field.elem == Elem::Real {
+            // Even and odd positions of a real field are all real parts.
+            stats.sum.re += stats.sum.im;
+            stats.sum.im = 0.0;
+        }
+        Ok(stats)
+    }
+
+    fn fill(&self, field: &mut GpuField, value: Complex64) -> Result<()> {
+        check_real_scalar(field.elem, value, "fill")?;
+        self.elementwise("fill", field, None, value)
+    }
+
+    fn scale(&self, field: &mut GpuField, a: Complex64) -> Result<()> {
+        check_real_scalar(field.elem, a, "scale")?;
+        self.elementwise("scale", field, None, a)
+    }
+
+    fn axpy(&self, a: Complex64, x: &GpuField, y: &mut GpuField) -> Result<()> {
+        check_binary(x, y, "axpy", false)?;
+        check_real_scalar(y.elem, a, "axpy")?;
+        self.elementwise("axpy", y, Some(x), a)
+    }
+
+    fn mul(&self, x: &GpuField, y: &mut GpuField) -> Result<()> {
+        check_binary(x, y, "mul", true)?;
+        self.elementwise("mul", y, Some(x), Complex64::new(1.0, 0.0))
+    }
+
+    fn copy(&self, src: &GpuField, dst: &mut GpuField) -> Result<()> {
+        check_binary(src, dst, "copy", false)?;
+        let mut encoder = self.ctx.encoder("copy");
+        for c in 0..src.chunks.len() {
+            encoder.copy_buffer_to_buffer(&src.chunks[c], 0, &dst.chunks[c], 0, src.chunk_bytes(c));
+        }
+        self.ctx.queue.submit([encoder.finish()]);
+        Ok(())
+    }
+
+    fn synchronize(&self) -> Result<()> {
+        self.ctx.wait_idle()
+    }
+}

@@ -1,0 +1,14 @@
+//! hvp: the Hartree equation and the Vlasov–Poisson system side by side, on the GPU (WGSL
+//! kernels through wgpu) and on the CPU, and the trace-norm distance between them.
+//!
+//! Layout: `field` (shapes and chunk layout), `backend` (the trait solvers use), `gpu` and
+//! `cpu` (its two implementations, which know no physics), `bench` (measurements).
+
+pub mod backend;
+pub mod bench;
+pub mod cpu;
+pub mod field;
+pub mod gpu;
+
+pub use backend::{Backend, FftDirection, FieldInfo, Stats};
+pub use field::Elem;

@@ -1,0 +1,81 @@
+//! Helpers shared by the integration tests: the GPU backend (or a loud skip), fresh random
+//! data with a printed seed, and relative errors.
+#![allow(dead_code)]
+
+use hvp::gpu::{GpuBackend, GpuOptions};
+use num_complex::Complex64;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// The GPU backend for tests, with chunks of at most `max_chunk_bytes`.
+///
+/// Without an adapter the test is skipped with a loud message, unless HVP_REQUIRE_GPU=1 (set by
+/// .ci/run), in which case it fails: CI installs lavapipe, so a missing adapter there is a bug.
+pub fn gpu(max_chunk_bytes: Option<u64>) -> Option<GpuBackend> {
+    let options = GpuOptions {
+        adapter: std::env::var("HVP_ADAPTER").ok(),
+        max_chunk_bytes,
+    };
+    match GpuBackend::new(&options) {
+        Ok(mut b) => {
+            b.poison_scratch = true;
+            Some(b)
+        }
+        Err(e) => {
+            if std::env::var("HVP_REQUIRE_GPU").as_deref() == Ok("1") {
+                panic!("HVP_REQUIRE_GPU=1 but no GPU backend: {e:#}");
+            }
+            eprintln!(
+                "\n!!!!!!!! SKIPPED: no GPU adapter ({e:#}); GPU kernels NOT tested !!!!!!!!\n"
+            );
+            None
+        }
+    }
+}
+
+/// A generator seeded from HVP_TEST_SEED, or from the clock (printed, so a failure can be
+/// replayed).
+pub fn rng(test: &str) -> ChaCha8Rng {
+    let seed = std::env::var("HVP_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+        });
+    eprintln!("{test}: HVP_TEST_SEED={seed}");
+    ChaCha8Rng::seed_from_u64(seed)
+}
+
+pub fn random_complex(rng: &mut ChaCha8Rng, n: usize) -> Vec<Complex64> {
+    (0..n)
+        .map(|_| Complex64::new(rng.random_range(-1.0..1.0), rng.random_range(-1.0..1.0)))
+        .collect()
+}
+
+pub fn random_real(rng: &mut ChaCha8Rng, n: usize) -> Vec<f64> {
+    (0..n).map(|_| rng.random_range(-1.0..1.0)).collect()
+}
+
+/// ‖out − reference‖₂ / ‖reference‖₂; NaN anywhere in `out` gives infinity.
+pub fn rel_err(out: &[Complex64], reference: &[Complex64]) -> f64 {
+    assert_eq!(out.len(), reference.len());
+    let mut num = 0.0;
+    let mut den = 0.0;
+    for (a, b) in out.iter().zip(reference) {
+        if !(a.re.is_finite() && a.im.is_finite()) {
+            return f64::INFINITY;
+        }
+        num += (a - b).norm_sqr();
+        den += b.norm_sqr();
+    }
+    (num / den).sqrt()
+}
+
+pub fn rel_err_real(out: &[f64], reference: &[f64]) -> f64 {
+    let a: Vec<Complex64> = out.iter().map(|&x| Complex64::new(x, 0.0)).collect();
+    let b: Vec<Complex64> = reference.iter().map(|&x| Complex64::new(x, 0.0)).collect();
+    rel_err(&a, &b)
+}

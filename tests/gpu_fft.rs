@@ -1,0 +1,125 @@
+//! The WGSL FFT against the CPU reference (rustfft, f64) on fresh random data, including
+//! arrays split into many chunks and lines that cross chunk boundaries.
+
+mod common;
+
+use common::{gpu, random_complex, rel_err, rng};
+use hvp::cpu::CpuBackend;
+use hvp::gpu::GpuBackend;
+use hvp::{Backend, Elem, FftDirection};
+
+/// The bound on the relative L2 error of an f32 FFT.
+const TOL: f64 = 1e-5;
+
+/// Runs the FFT of `data` (shape `shape`) along `axes` on both backends and returns the
+/// relative error of the GPU result, and of the GPU inverse(forward(x)) against x.
+fn check(gpu: &GpuBackend, shape: &[usize], axes: &[usize], test: &str) -> (f64, f64) {
+    let cpu = CpuBackend::new();
+    let n: usize = shape.iter().product();
+    let data = random_complex(&mut rng(test), n);
+
+    let mut reference = cpu.zeros(shape, Elem::Complex).unwrap();
+    cpu.upload_complex(&mut reference, &data).unwrap();
+    cpu.fft(&mut reference, axes, FftDirection::Forward)
+        .unwrap();
+    let reference = cpu.download_complex(&reference).unwrap();
+
+    let mut field = gpu.zeros(shape, Elem::Complex).unwrap();
+    // Poison first: whatever the upload or the kernel fails to write stays NaN.
+    gpu.fill(&mut field, num_complex::Complex64::new(f64::NAN, f64::NAN))
+        .unwrap();
+    gpu.upload_complex(&mut field, &data).unwrap();
+    gpu.fft(&mut field, axes, FftDirection::Forward).unwrap();
+    let forward = gpu.download_complex(&field).unwrap();
+    gpu.fft(&mut field, axes, FftDirection::Inverse).unwrap();
+    let back = gpu.download_complex(&field).unwrap();
+    let errs = (rel_err(&forward, &reference), rel_err(&back, &data));
+    eprintln!(
+        "{test}: shape {shape:?} axes {axes:?} chunks {}: forward error {:.2e}, round trip {:.2e}",
+        field.layout.n_chunks, errs.0, errs.1
+    );
+    errs
+}
+
+#[test]
+fn every_power_of_two_length_batched() {
+    let Some(gpu) = gpu(None) else { return };
+    let max = gpu.max_fft_len();
+    assert!(max >= 4096, "adapter holds lines of {max} only");
+    let mut n = 2;
+    while n <= max {
+        // Contiguous lines (last axis) and strided lines (first axis), batched.
+        let batch = (1 << 15) / n;
+        for (shape, axis) in [([batch, n], 1), ([n, batch.min(8) + 3], 0)] {
+            let (fwd, back) = check(&gpu, &shape, &[axis], &format!("len{n}"));
+            assert!(
+                fwd <= TOL && back <= TOL,
+                "length {n} shape {shape:?}: {fwd:.2e} {back:.2e}"
+            );
+        }
+        n *= 2;
+    }
+}
+
+#[test]
+fn cube_64_along_each_axis_and_all() {
+    let Some(gpu) = gpu(None) else { return };
+    for axes in [vec![0], vec![1], vec![2], vec![0, 1, 2]] {
+        let (fwd, back) = check(&gpu, &[64, 64, 64], &axes, "cube64");
+        assert!(
+            fwd <= TOL && back <= TOL,
+            "axes {axes:?}: {fwd:.2e} {back:.2e}"
+        );
+    }
+}
+
+#[test]
+fn six_d_8_along_each_axis_in_64kib_chunks() {
+    // 8^6 complex is 2 MiB: 32 chunks of 64 KiB; axes 0 and 1 cross chunk boundaries.
+    let Some(gpu) = gpu(Some(64 << 10)) else {
+        return;
+    };
+    for axis in 0..6 {
+        let (fwd, back) = check(&gpu, &[8; 6], &[axis], "sixd8");
+        assert!(
+            fwd <= TOL && back <= TOL,
+            "axis {axis}: {fwd:.2e} {back:.2e}"
+        );
+    }
+    let (fwd, back) = check(&gpu, &[8; 6], &[0, 1, 2, 3, 4, 5], "sixd8-all");
+    assert!(fwd <= TOL && back <= TOL, "all axes: {fwd:.2e} {back:.2e}");
+}
+
+#[test]
+fn chunked_cube_and_long_lines_across_chunks() {
+    // 64^3 in 64 KiB chunks (8192 elements: two planes), so the first axis crosses 32 chunks;
+    // and 1024-point lines in 16 KiB chunks of 341 rows of 6, so every line of the leading axis
+    // spans 4 chunks whose boundaries fall at rows that are not powers of two.
+    let Some(gpu) = gpu(Some(64 << 10)) else {
+        return;
+    };
+    for axes in [vec![0], vec![1, 2], vec![2, 1, 0]] {
+        let (fwd, back) = check(&gpu, &[64, 64, 64], &axes, "cube64-chunked");
+        assert!(
+            fwd <= TOL && back <= TOL,
+            "axes {axes:?}: {fwd:.2e} {back:.2e}"
+        );
+    }
+    let Some(gpu) = common::gpu(Some(16 << 10)) else {
+        return;
+    };
+    let (fwd, back) = check(&gpu, &[1024, 6], &[0], "long-across-chunks");
+    assert!(fwd <= TOL && back <= TOL, "{fwd:.2e} {back:.2e}");
+}
+
+#[test]
+fn clear_errors_for_unsupported_requests() {
+    let Some(gpu) = gpu(None) else { return };
+    let mut f = gpu.zeros(&[12, 4], Elem::Complex).unwrap();
+    let e = gpu.fft(&mut f, &[0], FftDirection::Forward).unwrap_err();
+    assert!(format!("{e}").contains("power of two"), "{e}");
+    let e = gpu.fft(&mut f, &[2], FftDirection::Forward).unwrap_err();
+    assert!(format!("{e}").contains("axis 2"), "{e}");
+    let mut r = gpu.zeros(&[8], Elem::Real).unwrap();
+    assert!(gpu.fft(&mut r, &[0], FftDirection::Forward).is_err());
+}

@@ -1,0 +1,173 @@
+//! Element-wise kernels, reductions and transfers of the GPU backend against the CPU backend,
+//! on fresh random data, in one chunk and in many (with a ragged last chunk).
+
+mod common;
+
+use common::{gpu, random_complex, random_real, rel_err, rel_err_real, rng};
+use hvp::cpu::CpuBackend;
+use hvp::gpu::GpuBackend;
+use hvp::{Backend, Elem, FieldInfo};
+use num_complex::Complex64;
+
+const TOL: f64 = 1e-6;
+
+/// Shapes with one chunk and with many: 256-byte chunks hold 32 elements, so [7, 5, 3] splits
+/// into chunks of 30 elements (two rows of 15) plus a ragged last one of 15.
+fn backends() -> Vec<GpuBackend> {
+    [None, Some(256)].into_iter().filter_map(gpu).collect()
+}
+
+const SHAPES: [&[usize]; 3] = [&[7, 5, 3], &[4, 4, 4, 4, 4, 4], &[1000]];
+
+fn upload<B: Backend>(b: &B, shape: &[usize], elem: Elem, re: &[f64], z: &[Complex64]) -> B::Field {
+    let mut f = b.zeros(shape, elem).unwrap();
+    match elem {
+        Elem::Real => b.upload_real(&mut f, re).unwrap(),
+        Elem::Complex => b.upload_complex(&mut f, z).unwrap(),
+    }
+    f
+}
+
+fn download<B: Backend>(b: &B, f: &B::Field) -> Vec<Complex64> {
+    match f.elem() {
+        Elem::Real => b
+            .download_real(f)
+            .unwrap()
+            .into_iter()
+            .map(|x| Complex64::new(x, 0.0))
+            .collect(),
+        Elem::Complex => b.download_complex(f).unwrap(),
+    }
+}
+
+#[test]
+fn transfers_round_trip() {
+    for g in backends() {
+        for shape in SHAPES {
+            let n: usize = shape.iter().product();
+            let mut r = rng("transfers");
+            let (re, z) = (random_real(&mut r, n), random_complex(&mut r, n));
+            let f = upload(&g, shape, Elem::Real, &re, &z);
+            assert!(rel_err_real(&g.download_real(&f).unwrap(), &re) < 1e-7);
+            let f = upload(&g, shape, Elem::Complex, &re, &z);
+            assert!(rel_err(&g.download_complex(&f).unwrap(), &z) < 1e-7);
+        }
+    }
+}
+
+#[test]
+fn elementwise_kernels_match_cpu() {
+    let cpu = CpuBackend::new();
+    for g in backends() {
+        for shape in SHAPES {
+            let n: usize = shape.iter().product();
+            let mut r = rng("elementwise");
+            let a = Complex64::new(0.7, -1.3);
+            for (ex, ey) in [
+                (Elem::Real, Elem::Real),
+                (Elem::Complex, Elem::Complex),
+                (Elem::Real, Elem::Complex),
+            ] {
+                let (xr, xz) = (random_real(&mut r, n), random_complex(&mut r, n));
+                let (yr, yz) = (random_real(&mut r, n), random_complex(&mut r, n));
+                let real_y = ey == Elem::Real;
+                let scalar = if real_y { Complex64::new(a.re, 0.0) } else { a };
+                type Op<B> = fn(&B, Complex64, &<B as Backend>::Field, &mut <B as Backend>::Field);
+                let ops: Vec<(&str, Op<GpuBackend>, Op<CpuBackend>)> = vec![
+                    (
+                        "mul",
+                        |b, _, x, y| b.mul(x, y).unwrap(),
+                        |b, _, x, y| b.mul(x, y).unwrap(),
+                    ),
+                    (
+                        "scale",
+                        |b, a, _, y| b.scale(y, a).unwrap(),
+                        |b, a, _, y| b.scale(y, a).unwrap(),
+                    ),
+                    (
+                        "fill",
+                        |b, a, _, y| b.fill(y, a).unwrap(),
+                        |b, a, _, y| b.fill(y, a).unwrap(),
+                    ),
+                ];
+                let mut all = ops;
+                if ex == ey {
+                    all.push((
+                        "axpy",
+                        |b, a, x, y| b.axpy(a, x, y).unwrap(),
+                        |b, a, x, y| b.axpy(a, x, y).unwrap(),
+                    ));
+                    all.push((
+                        "copy",
+                        |b, _, x, y| b.copy(x, y).unwrap(),
+                        |b, _, x, y| b.copy(x, y).unwrap(),
+                    ));
+                }
+                for (name, gop, cop) in all {
+                    let gx = upload(&g, shape, ex, &xr, &xz);
+                    let mut gy = upload(&g, shape, ey, &yr, &yz);
+                    gop(&g, scalar, &gx, &mut gy);
+                    let cx = upload(&cpu, shape, ex, &xr, &xz);
+                    let mut cy = upload(&cpu, shape, ey, &yr, &yz);
+                    cop(&cpu, scalar, &cx, &mut cy);
+                    let err = rel_err(&download(&g, &gy), &download(&cpu, &cy));
+                    assert!(
+                        err < TOL,
+                        "{name} {ex:?}x{ey:?} {shape:?} chunks {}: {err:.2e}",
+                        gy.layout.n_chunks
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn reductions_match_cpu() {
+    let cpu = CpuBackend::new();
+    for g in backends() {
+        for shape in SHAPES.iter().copied().chain([&[64usize, 64, 64][..]]) {
+            let n: usize = shape.iter().product();
+            let mut r = rng("reduce");
+            // Offset so that the sum is far from zero and its relative error is meaningful.
+            let re: Vec<f64> = random_real(&mut r, n).iter().map(|x| x + 0.5).collect();
+            let z: Vec<Complex64> = random_complex(&mut r, n)
+                .iter()
+                .map(|z| z + Complex64::new(0.5, -0.25))
+                .collect();
+            for elem in [Elem::Real, Elem::Complex] {
+                let s = g.reduce(&upload(&g, shape, elem, &re, &z)).unwrap();
+                let c = cpu.reduce(&upload(&cpu, shape, elem, &re, &z)).unwrap();
+                assert_eq!(s.count, c.count);
+                let sum_err = (s.sum - c.sum).norm() / c.sum.norm();
+                let sq_err = (s.sum_sq - c.sum_sq).abs() / c.sum_sq;
+                assert!(
+                    sum_err < TOL,
+                    "{shape:?} {elem:?} sum {:?} vs {:?}",
+                    s.sum,
+                    c.sum
+                );
+                assert!(
+                    sq_err < TOL,
+                    "{shape:?} {elem:?} sum_sq {} vs {}",
+                    s.sum_sq,
+                    c.sum_sq
+                );
+                assert!((s.min - c.min).abs() < 1e-7 && (s.max - c.max).abs() < 1e-7);
+            }
+        }
+    }
+}
+
+#[test]
+fn bad_operands_are_refused() {
+    let Some(g) = gpu(None) else { return };
+    let x = g.zeros(&[4, 4], Elem::Complex).unwrap();
+    let mut y = g.zeros(&[4, 5], Elem::Complex).unwrap();
+    assert!(g.mul(&x, &mut y).is_err());
+    let mut yr = g.zeros(&[4, 4], Elem::Real).unwrap();
+    assert!(g.mul(&x, &mut yr).is_err(), "complex x into a real y");
+    assert!(g.scale(&mut yr, Complex64::new(1.0, 1.0)).is_err());
+    assert!(g.upload_real(&mut yr, &[1.0; 3]).is_err());
+    assert!(g.zeros(&[2; 7], Elem::Real).is_err());
+}
