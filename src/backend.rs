@@ -53,6 +53,10 @@ pub trait Backend {
     /// One line saying what this backend runs on.
     fn describe(&self) -> String;
 
+    /// Bytes of one stored real number (4 for the f32 GPU, 8 for the f64 CPU): what the
+    /// bandwidth figures count.
+    fn real_bytes(&self) -> usize;
+
     /// A new field of the given shape, filled with zeros.
     fn zeros(&self, shape: &[usize], elem: Elem) -> Result<Self::Field>;
     fn upload_real(&self, field: &mut Self::Field, data: &[f64]) -> Result<()>;

@@ -1,1 +1,149 @@
-pub fn placeholder() {}
+//! Measurements: the FFT's effective bandwidth next to a plain copy of the same bytes, measured
+//! in the same run on the same backend (DESIGN.md section 7: the ratio is the figure of merit;
+//! absolute numbers hold only for the named device).
+
+use std::time::Instant;
+
+use anyhow::Result;
+use num_complex::Complex64;
+use serde::Serialize;
+
+use crate::backend::{Backend, FftDirection, FieldInfo};
+use crate::field::Elem;
+
+/// One measured FFT case.
+#[derive(Clone, Debug, Serialize)]
+pub struct FftCase {
+    pub case: String,
+    pub backend: String,
+    pub shape: Vec<usize>,
+    pub axes: Vec<usize>,
+    /// Bytes of one stored complex number (8 for f32, 16 for f64).
+    pub complex_bytes: usize,
+    pub reps: usize,
+    /// Wall-clock seconds per transform (all axes), from first submit to completion.
+    pub seconds: f64,
+    /// Bytes read plus written per pass over the array, times the number of axes, per second.
+    pub fft_gb_per_s: f64,
+    /// The same for a device-to-device copy of the array, measured in the same run.
+    pub copy_gb_per_s: f64,
+    /// fft_gb_per_s / copy_gb_per_s.
+    pub ratio: f64,
+}
+
+/// Repeats `op` until about `budget` seconds have passed (at least once after a warm-up) and
+/// returns (seconds per call, calls).
+pub fn time_op<B: Backend>(
+    backend: &B,
+    budget: f64,
+    mut op: impl FnMut() -> Result<()>,
+) -> Result<(f64, usize)> {
+    op()?;
+    backend.synchronize()?;
+    let t0 = Instant::now();
+    op()?;
+    backend.synchronize()?;
+    let first = t0.elapsed().as_secs_f64();
+    let reps = ((budget / first.max(1e-6)) as usize).clamp(1, 200);
+    let t = Instant::now();
+    for _ in 0..reps {
+        op()?;
+    }
+    backend.synchronize()?;
+    Ok((t.elapsed().as_secs_f64() / reps as f64, reps))
+}
+
+/// Copy bandwidth (read + write bytes per second) for a complex array of `shape`.
+pub fn copy_bandwidth<B: Backend>(backend: &B, shape: &[usize], budget: f64) -> Result<f64> {
+    let src = backend.zeros(shape, Elem::Complex)?;
+    let mut dst = backend.zeros(shape, Elem::Complex)?;
+    let (secs, _) = time_op(backend, budget, || backend.copy(&src, &mut dst))?;
+    let bytes = 2.0 * src.len() as f64 * 2.0 * backend.real_bytes() as f64;
+    Ok(bytes / secs)
+}
+
+/// Measures the forward FFT of a random complex array of `shape` along `axes`.
+pub fn fft_case<B: Backend>(
+    backend: &B,
+    label: &str,
+    case: &str,
+    shape: &[usize],
+    axes: &[usize],
+    budget: f64,
+) -> Result<FftCase> {
+    let mut field = backend.zeros(shape, Elem::Complex)?;
+    let n = field.len();
+    // Cheap deterministic "random" data: the values do not change the timing.
+    let data: Vec<Complex64> = (0..n)
+        .map(|i| {
+            let x = (i as f64 * 0.618_033_988_749).fract();
+            Complex64::new(x - 0.5, 0.25 - x * x)
+        })
+        .collect();
+    backend.upload_complex(&mut field, &data)?;
+    drop(data);
+    let (seconds, reps) = time_op(backend, budget, || {
+        backend.fft(&mut field, axes, FftDirection::Forward)
+    })?;
+    let complex_bytes = 2 * backend.real_bytes();
+    let bytes = 2.0 * n as f64 * complex_bytes as f64 * axes.len() as f64;
+    let fft_bw = bytes / seconds;
+    drop(field);
+    let copy_bw = copy_bandwidth(backend, shape, budget)?;
+    Ok(FftCase {
+        case: case.to_string(),
+        backend: label.to_string(),
+        shape: shape.to_vec(),
+        axes: axes.to_vec(),
+        complex_bytes,
+        reps,
+        seconds,
+        fft_gb_per_s: fft_bw * 1e-9,
+        copy_gb_per_s: copy_bw * 1e-9,
+        ratio: fft_bw / copy_bw,
+    })
+}
+
+/// The FFT cases of `hvp bench fft` for an array budget of `max_bytes` per array (f32 complex
+/// counted at 8 bytes per element): batched lines of several lengths, the largest cube that
+/// fits, and each axis of a 6D array.
+pub fn fft_cases(max_bytes: u64, max_line: usize) -> Vec<(String, Vec<usize>, Vec<usize>)> {
+    let max_elems = (max_bytes / 8) as usize;
+    let mut cases = Vec::new();
+    let total_1d = max_elems.min(1 << 22);
+    for n in [64usize, 1024, 4096] {
+        if n <= max_line && n <= total_1d {
+            cases.push((format!("lines n={n}"), vec![total_1d / n, n], vec![1]));
+        }
+    }
+    let mut cube = 2usize;
+    while (2 * cube).pow(3) <= max_elems && 2 * cube <= max_line {
+        cube *= 2;
+    }
+    cases.push((format!("cube {cube}^3"), vec![cube; 3], vec![0, 1, 2]));
+    let six = if 16usize.pow(6) <= max_elems { 16 } else { 8 };
+    for axis in 0..6 {
+        cases.push((format!("{six}^6 axis {axis}"), vec![six; 6], vec![axis]));
+    }
+    cases
+}
+
+/// Prints the cases as a table.
+pub fn print_fft_table(cases: &[FftCase]) {
+    println!(
+        "{:<18} {:<8} {:>12} {:>10} {:>11} {:>11} {:>7}",
+        "case", "backend", "elements", "ms", "FFT GB/s", "copy GB/s", "ratio"
+    );
+    for c in cases {
+        println!(
+            "{:<18} {:<8} {:>12} {:>10.3} {:>11.2} {:>11.2} {:>7.2}",
+            c.case,
+            c.backend,
+            c.shape.iter().product::<usize>(),
+            c.seconds * 1e3,
+            c.fft_gb_per_s,
+            c.copy_gb_per_s,
+            c.ratio
+        );
+    }
+}

@@ -12,3 +12,6 @@ pub mod gpu;
 
 pub use backend::{Backend, FftDirection, FieldInfo, Stats};
 pub use field::Elem;
+pub mod config;
+pub mod demo;
+pub mod poisson;

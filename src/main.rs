@@ -1,1 +1,243 @@
-fn main() {}
+//! The `hvp` command line.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context as _, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use hvp::bench::{self, FftCase};
+use hvp::cpu::CpuBackend;
+use hvp::gpu::{self, AdapterSummary, GpuBackend, GpuOptions};
+use hvp::{config, demo, Backend};
+
+#[derive(Parser)]
+#[command(
+    name = "hvp",
+    version,
+    about = "Hartree and Vlasov–Poisson side by side, GPU and CPU"
+)]
+struct Cli {
+    /// Where to run: the best GPU adapter (falling back to the CPU when there is none) or the CPU.
+    #[arg(long, global = true, value_enum)]
+    backend: Option<BackendChoice>,
+    /// Use the first adapter whose name contains this (case-insensitive).
+    #[arg(long, global = true)]
+    adapter: Option<String>,
+    /// Cap one chunk of a GPU field at this many bytes (default: the adapter's binding limit).
+    #[arg(long, global = true)]
+    max_chunk_bytes: Option<u64>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum BackendChoice {
+    Gpu,
+    Cpu,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List every adapter wgpu finds, with the limits that shape hvp's storage.
+    Adapters {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a job from a TOML config (see configs/).
+    Run {
+        config: PathBuf,
+        /// Output directory (default: out/<config name>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Override a config key by its dotted name, e.g. --set grid.n=[64,64,64].
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+    },
+    /// Measure kernels against the copy bandwidth of the same device, GPU and CPU.
+    Bench {
+        #[command(subcommand)]
+        what: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// FFT bandwidth (bytes read and written per pass) against a device-to-device copy.
+    Fft {
+        /// Write the results as JSON here.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Largest array in MiB (f32 complex); the cube and 6D sizes follow from it.
+        #[arg(long, default_value_t = 1024)]
+        max_mib: u64,
+        /// Seconds of timing per case and backend.
+        #[arg(long, default_value_t = 0.5)]
+        seconds: f64,
+    },
+}
+
+enum AnyBackend {
+    Gpu(GpuBackend),
+    Cpu(CpuBackend),
+}
+
+/// Runs a generic function on whichever backend was opened.
+macro_rules! with_backend {
+    ($any:expr, $b:ident => $body:expr) => {
+        match $any {
+            AnyBackend::Gpu($b) => $body,
+            AnyBackend::Cpu($b) => $body,
+        }
+    };
+}
+
+impl Cli {
+    fn gpu_options(&self) -> GpuOptions {
+        GpuOptions {
+            adapter: self.adapter.clone(),
+            max_chunk_bytes: self.max_chunk_bytes,
+        }
+    }
+
+    /// The backend asked for; with no choice, the GPU if one opens, else the CPU with a note.
+    fn open_backend(&self) -> Result<AnyBackend> {
+        match self.backend {
+            Some(BackendChoice::Cpu) => Ok(AnyBackend::Cpu(CpuBackend::new())),
+            Some(BackendChoice::Gpu) => Ok(AnyBackend::Gpu(GpuBackend::new(&self.gpu_options())?)),
+            None => match GpuBackend::new(&self.gpu_options()) {
+                Ok(g) => Ok(AnyBackend::Gpu(g)),
+                Err(e) if self.adapter.is_none() => {
+                    eprintln!("hvp: no usable GPU adapter ({e:#}); running on the CPU backend");
+                    Ok(AnyBackend::Cpu(CpuBackend::new()))
+                }
+                Err(e) => Err(e),
+            },
+        }
+    }
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Err(e) = run(&cli) {
+        eprintln!("hvp: error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: &Cli) -> Result<()> {
+    match &cli.command {
+        Command::Adapters { json } => adapters(*json),
+        Command::Run { config, out, sets } => run_config(cli, config, out.as_deref(), sets),
+        Command::Bench { what } => match what {
+            BenchCommand::Fft {
+                out,
+                max_mib,
+                seconds,
+            } => bench_fft(cli, out.as_deref(), *max_mib, *seconds),
+        },
+    }
+}
+
+fn adapters(json: bool) -> Result<()> {
+    let list: Vec<AdapterSummary> = gpu::list_adapters()
+        .iter()
+        .map(AdapterSummary::of)
+        .collect();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&list)?);
+        return Ok(());
+    }
+    if list.is_empty() {
+        println!("no adapters found (hvp runs on the CPU backend; for a software Vulkan adapter on Debian: apt-get install mesa-vulkan-drivers)");
+        return Ok(());
+    }
+    let mib = |b: u64| format!("{:.0} MiB", b as f64 / (1u64 << 20) as f64);
+    for (i, a) in list.iter().enumerate() {
+        println!("[{i}] {}", a.name);
+        println!(
+            "    backend {}, type {}, driver {}",
+            a.backend, a.device_type, a.driver
+        );
+        println!(
+            "    max storage binding {}, max buffer {}, workgroup storage {} KiB, {} invocations per workgroup, {} workgroups per dimension",
+            mib(a.max_storage_binding_bytes),
+            mib(a.max_buffer_bytes),
+            a.max_workgroup_storage_bytes / 1024,
+            a.max_invocations_per_workgroup,
+            a.max_workgroups_per_dimension
+        );
+        println!(
+            "    SHADER_F64 {}, timestamp queries {}",
+            if a.shader_f64 { "yes" } else { "no" },
+            if a.timestamp_query { "yes" } else { "no" }
+        );
+    }
+    Ok(())
+}
+
+fn run_config(cli: &Cli, path: &Path, out: Option<&Path>, sets: &[String]) -> Result<()> {
+    let table = config::load(path, sets)?;
+    let kind = config::kind(&table)?;
+    let out = match out {
+        Some(o) => o.to_path_buf(),
+        None => PathBuf::from("out").join(path.file_stem().context("config path has no name")?),
+    };
+    match kind.as_str() {
+        "poisson-demo" => {
+            let cfg: demo::PoissonDemoConfig = config::job(&table)?;
+            let backend = cli.open_backend()?;
+            with_backend!(&backend, b => demo::run(b, cfg, &out).map(|_| ()))
+        }
+        other => bail!("unknown job kind {other:?} (known: poisson-demo)"),
+    }
+}
+
+fn bench_fft(cli: &Cli, out: Option<&Path>, max_mib: u64, seconds: f64) -> Result<()> {
+    let mut backends = Vec::new();
+    if cli.backend != Some(BackendChoice::Cpu) {
+        match GpuBackend::new(&cli.gpu_options()) {
+            Ok(g) => backends.push(AnyBackend::Gpu(g)),
+            Err(e) if cli.backend.is_none() => {
+                eprintln!("hvp: no usable GPU adapter ({e:#}); benchmarking the CPU backend only")
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    if cli.backend != Some(BackendChoice::Gpu) {
+        backends.push(AnyBackend::Cpu(CpuBackend::new()));
+    }
+    let max_bytes = max_mib << 20;
+    let mut results: Vec<FftCase> = Vec::new();
+    let mut devices = Vec::new();
+    for any in &backends {
+        let (label, limit, max_line) = match any {
+            AnyBackend::Gpu(g) => ("gpu", max_bytes.min(g.ctx.max_chunk_bytes), g.max_fft_len()),
+            AnyBackend::Cpu(_) => ("cpu", max_bytes, 4096),
+        };
+        devices.push(with_backend!(any, b => b.describe()));
+        for (case, shape, axes) in bench::fft_cases(limit, max_line) {
+            eprintln!("bench fft: {label} {case} ...");
+            let r =
+                with_backend!(any, b => bench::fft_case(b, label, &case, &shape, &axes, seconds))?;
+            results.push(r);
+        }
+    }
+    for d in &devices {
+        println!("# {d}");
+    }
+    bench::print_fft_table(&results);
+    if let Some(path) = out {
+        let doc = serde_json::json!({
+            "benchmark": "fft",
+            "hvp_version": env!("CARGO_PKG_VERSION"),
+            "devices": devices,
+            "bytes_counted": "per axis pass: every element read once and written once; copy: read + write of the same array",
+            "cases": results,
+        });
+        std::fs::write(path, serde_json::to_string_pretty(&doc)? + "\n")
+            .with_context(|| format!("writing {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}

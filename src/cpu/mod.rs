@@ -77,6 +77,10 @@ impl Backend for CpuBackend {
         )
     }
 
+    fn real_bytes(&self) -> usize {
+        8
+    }
+
     fn zeros(&self, shape: &[usize], elem: Elem) -> Result<CpuField> {
         check_shape(shape)?;
         let n = len_of(shape);
@@ -242,7 +246,17 @@ impl Backend for CpuBackend {
 
     fn copy(&self, src: &CpuField, dst: &mut CpuField) -> Result<()> {
         check_binary(src, dst, "copy", false)?;
-        dst.data = src.data.clone();
+        match (&src.data, &mut dst.data) {
+            (CpuData::Real(s), CpuData::Real(d)) => d
+                .par_iter_mut()
+                .zip(s.par_iter())
+                .for_each(|(d, s)| *d = *s),
+            (CpuData::Complex(s), CpuData::Complex(d)) => d
+                .par_iter_mut()
+                .zip(s.par_iter())
+                .for_each(|(d, s)| *d = *s),
+            _ => unreachable!("checked above"),
+        }
         Ok(())
     }
 

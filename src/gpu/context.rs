@@ -63,15 +63,20 @@ impl AdapterSummary {
     }
 }
 
-fn instance() -> wgpu::Instance {
+fn adapters_of(backends: wgpu::Backends) -> Vec<wgpu::Adapter> {
     let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
-    desc.backends = wgpu::Backends::VULKAN | wgpu::Backends::GL;
-    wgpu::Instance::new(desc)
+    desc.backends = backends;
+    pollster::block_on(wgpu::Instance::new(desc).enumerate_adapters(backends))
 }
 
-/// Every adapter wgpu finds, best first.
+/// Every adapter wgpu finds, best first. Vulkan adapters (real GPUs and lavapipe) only; GL is
+/// asked only when there is no Vulkan adapter at all, since probing it on a headless machine
+/// prints noise and its compute support is weaker.
 pub fn list_adapters() -> Vec<wgpu::Adapter> {
-    let mut adapters = pollster::block_on(instance().enumerate_adapters(wgpu::Backends::all()));
+    let mut adapters = adapters_of(wgpu::Backends::VULKAN);
+    if adapters.is_empty() {
+        adapters = adapters_of(wgpu::Backends::GL);
+    }
     adapters.sort_by_key(rank);
     adapters
 }

@@ -386,6 +386,10 @@ impl Backend for GpuBackend {
         )
     }
 
+    fn real_bytes(&self) -> usize {
+        4
+    }
+
     fn zeros(&self, shape: &[usize], elem: Elem) -> Result<GpuField> {
         check_shape(shape)?;
         let layout = ChunkLayout::new(shape, self.max_chunk_len())?;
