@@ -218,8 +218,16 @@ fn bench_fft(cli: &Cli, out: Option<&Path>, max_mib: u64, seconds: f64) -> Resul
         devices.push(with_backend!(any, b => b.describe()));
         for (case, shape, axes) in bench::fft_cases(limit, max_line) {
             eprintln!("bench fft: {label} {case} ...");
-            let r =
+            if let AnyBackend::Gpu(g) = any {
+                g.start_pass_timer();
+            }
+            let mut r =
                 with_backend!(any, b => bench::fft_case(b, label, &case, &shape, &axes, seconds))?;
+            if let AnyBackend::Gpu(g) = any {
+                if let Some(total) = g.read_pass_timer()?.get("fft") {
+                    r.gpu_pass_seconds = Some(total / (r.reps + bench::WARMUP_CALLS) as f64);
+                }
+            }
             results.push(r);
         }
     }

@@ -67,10 +67,12 @@ impl PassTimer {
     }
 
     /// Total GPU seconds per label of the passes recorded so far (all must have been
-    /// submitted); clears the record.
+    /// submitted); clears the record. Empty when passes went untimed (the totals would be short).
     pub fn read(&mut self, ctx: &GpuContext) -> Result<BTreeMap<&'static str, f64>> {
         let mut totals = BTreeMap::new();
-        if self.labels.is_empty() {
+        if self.labels.is_empty() || self.dropped > 0 {
+            self.labels.clear();
+            self.dropped = 0;
             return Ok(totals);
         }
         let count = 2 * self.labels.len() as u32;
