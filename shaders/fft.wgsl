@@ -22,12 +22,18 @@ struct FftParams {
     groups_x: u32,
     inverse: u32,
     scale: f32,
+    // Four-step twist (twist_n = 0: none): output k1 of a line with (line % inner) / twist_div
+    // = j2 is multiplied by exp(∓2πi j2 k1 / twist_n).
+    twist_n: u32,
+    twist_div: u32,
 }
 
 @group(0) @binding(0) var<storage, read_write> data: array<vec2<f32>>;
 // twiddle[k] = exp(-2πi k / LEN) for k < LEN / 2, computed on the host in f64.
 @group(0) @binding(1) var<storage, read> twiddle: array<vec2<f32>>;
 @group(0) @binding(2) var<uniform> params: FftParams;
+// twist[r] = exp(-2πi r / twist_n) for r < twist_n (the twiddle table when unused).
+@group(0) @binding(3) var<storage, read> twist: array<vec2<f32>>;
 
 const ELEMS: u32 = LEN * LINES_PER_WG;
 var<workgroup> line_buf: array<vec2<f32>, ELEMS>;
@@ -93,7 +99,47 @@ fn fft_lines(@builtin(workgroup_id) wid: vec3<u32>,
         let c = block_coords(e);
         let line = first_line + c.x;
         if (line < params.lines) {
-            data[element_offset(line, c.y)] = line_buf[c.x * LEN + c.y] * params.scale;
+            var v = line_buf[c.x * LEN + c.y] * params.scale;
+            if (params.twist_n != 0u) {
+                let j2 = (line % params.inner) / params.twist_div;
+                // j2·k1 mod twist_n; u32 wrap-around is harmless since twist_n divides 2^32.
+                var w = twist[(j2 * c.y) & (params.twist_n - 1u)];
+                if (params.inverse != 0u) {
+                    w = conj(w);
+                }
+                v = cmul(v, w);
+            }
+            data[element_offset(line, c.y)] = v;
         }
     }
+}
+
+// Digit transposition of the four-step FFT: in every line of n1·n2 elements (stride `stride`,
+// lines back to back from element 0), element k1·n2 + k2 moves to k2·n1 + k1.
+struct TransposeParams {
+    total: u32,
+    n1: u32,
+    n2: u32,
+    stride: u32,
+    groups_x: u32,
+}
+
+@group(0) @binding(4) var<storage, read_write> transposed: array<vec2<f32>>;
+@group(0) @binding(5) var<uniform> tparams: TransposeParams;
+
+@compute @workgroup_size(WG_SIZE)
+fn transpose_digits(@builtin(workgroup_id) wid: vec3<u32>,
+                    @builtin(local_invocation_index) lid: u32) {
+    let e = linear_group(wid, tparams.groups_x) * WG_SIZE + lid;
+    if (e >= tparams.total) {
+        return;
+    }
+    let n = tparams.n1 * tparams.n2;
+    let i = e % tparams.stride;
+    let rest = e / tparams.stride;
+    let k = rest % n;
+    let line_start = (rest - k) * tparams.stride;
+    let k1 = k / tparams.n2;
+    let k2 = k % tparams.n2;
+    transposed[line_start + (k2 * tparams.n1 + k1) * tparams.stride + i] = data[e];
 }

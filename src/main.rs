@@ -207,16 +207,23 @@ fn bench_fft(cli: &Cli, out: Option<&Path>, max_mib: u64, seconds: f64) -> Resul
     if cli.backend != Some(BackendChoice::Gpu) {
         backends.push(AnyBackend::Cpu(CpuBackend::new()));
     }
-    let max_bytes = max_mib << 20;
+    // One list of cases for both backends, sized from the GPU's limits when there is one, so
+    // that the rows compare like with like.
+    let (mut limit, mut max_line) = (max_mib << 20, 4096);
+    if let Some(AnyBackend::Gpu(g)) = backends.first() {
+        limit = limit.min(g.ctx.max_chunk_bytes);
+        max_line = g.max_fft_len();
+    }
+    let cases = bench::fft_cases(limit, max_line);
     let mut results: Vec<FftCase> = Vec::new();
     let mut devices = Vec::new();
     for any in &backends {
-        let (label, limit, max_line) = match any {
-            AnyBackend::Gpu(g) => ("gpu", max_bytes.min(g.ctx.max_chunk_bytes), g.max_fft_len()),
-            AnyBackend::Cpu(_) => ("cpu", max_bytes, 4096),
+        let label = match any {
+            AnyBackend::Gpu(_) => "gpu",
+            AnyBackend::Cpu(_) => "cpu",
         };
         devices.push(with_backend!(any, b => b.describe()));
-        for (case, shape, axes) in bench::fft_cases(limit, max_line) {
+        for (case, shape, axes) in cases.iter().cloned() {
             eprintln!("bench fft: {label} {case} ...");
             if let AnyBackend::Gpu(g) = any {
                 g.start_pass_timer();

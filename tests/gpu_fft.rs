@@ -123,3 +123,39 @@ fn clear_errors_for_unsupported_requests() {
     let mut r = gpu.zeros(&[8], Elem::Real).unwrap();
     assert!(gpu.fft(&mut r, &[0], FftDirection::Forward).is_err());
 }
+
+#[test]
+fn lines_longer_than_workgroup_memory_take_the_four_step_route() {
+    // Beyond the adapter's single-pass limit: 8192 and 65536 points, contiguous and strided.
+    let Some(gpu) = gpu(None) else { return };
+    let max = gpu.max_fft_len();
+    for (shape, axis) in [
+        (vec![3, 2 * max], 1),
+        (vec![2 * max, 3], 0),
+        (vec![2, 16 * max], 1),
+    ] {
+        let (fwd, back) = check(&gpu, &shape, &[axis], "four-step-hw");
+        assert!(fwd <= TOL && back <= TOL, "{shape:?}: {fwd:.2e} {back:.2e}");
+    }
+    // Single-pass limit forced down to 64 points: every split n1 x 64 of 128..4096, contiguous,
+    // strided, and inside the gather path of lines that cross chunks (64 KiB chunks).
+    let Some(mut gpu) = common::gpu(Some(64 << 10)) else {
+        return;
+    };
+    gpu.max_fft_len_override = Some(64);
+    let mut n = 128;
+    while n <= 4096 {
+        for (shape, axis) in [(vec![4, n], 1), (vec![n, 5], 0)] {
+            let (fwd, back) = check(&gpu, &shape, &[axis], &format!("four-step-{n}"));
+            assert!(fwd <= TOL && back <= TOL, "{shape:?}: {fwd:.2e} {back:.2e}");
+        }
+        n *= 2;
+    }
+    let (fwd, back) = check(&gpu, &[4096, 6], &[0], "four-step-across-chunks");
+    assert!(fwd <= TOL && back <= TOL, "{fwd:.2e} {back:.2e}");
+    let mut too_long = gpu.zeros(&[8192], Elem::Complex).unwrap();
+    let e = gpu
+        .fft(&mut too_long, &[0], FftDirection::Forward)
+        .unwrap_err();
+    assert!(format!("{e}").contains("exceeds 4096"), "{e}");
+}

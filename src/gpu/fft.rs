@@ -4,6 +4,11 @@
 //! transformed in place by `fft.wgsl`, one read and one write per element. Lines that cross chunk
 //! boundaries are first gathered into the scratch chunk by buffer copies (runs of neighbouring
 //! lines, so each copy moves many contiguous elements), transformed there, and copied back.
+//!
+//! Lines longer than workgroup memory holds (n > M) take the four-step route, n = n1·n2 with
+//! n2 = M: FFTs of length n1 across the line (stride n2) with the twist factors W_n^(j2·k1)
+//! applied on the way out, FFTs of length n2 along it, and a digit transposition
+//! (k1·n2 + k2 → k2·n1 + k1) through a scratch buffer. Three read-write passes instead of one.
 
 use std::sync::Arc;
 
@@ -30,14 +35,36 @@ struct FftParams {
     groups_x: u32,
     inverse: u32,
     scale: f32,
+    twist_n: u32,
+    twist_div: u32,
+    _pad: [u32; 2],
 }
 
-/// Where the lines of one dispatch lie in a buffer (see the comment in fft.wgsl).
+/// Lines of one dispatch: `count` lines of the transform's length n starting at element 0 of
+/// the buffer, element j of line b at (b / stride)·n·stride + (b % stride) + j·stride. They
+/// fill `count · n` elements exactly.
+#[derive(Clone, Copy)]
 struct Lines {
     count: usize,
-    inner: usize,
-    outer_stride: usize,
     stride: usize,
+}
+
+/// The twist of the four-step FFT's first pass: multiply output k1 of the line whose
+/// (b % stride) / div = j2 by W_n^(j2·k1).
+struct Twist {
+    n: usize,
+    div: usize,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct TransposeParams {
+    total: u32,
+    n1: u32,
+    n2: u32,
+    stride: u32,
+    groups_x: u32,
+    _pad: [u32; 3],
 }
 
 fn largest_divisor_at_most(g: usize, cap: usize) -> usize {
@@ -67,17 +94,23 @@ impl GpuBackend {
     /// Longest line the single-pass kernel holds in workgroup memory on this adapter.
     pub fn max_fft_len(&self) -> usize {
         let elems = self.ctx.limits.max_compute_workgroup_storage_size as usize / 8;
-        1 << (usize::BITS - 1 - elems.max(1).leading_zeros())
+        let hw = 1 << (usize::BITS - 1 - elems.max(1).leading_zeros());
+        self.max_fft_len_override.map_or(hw, |o| o.min(hw))
     }
 
-    /// exp(−2πi k / n) for k < n/2, computed in f64 and stored as f32 pairs.
-    fn twiddles(&self, n: usize) -> Arc<wgpu::Buffer> {
+    /// Longest line of any pass count: the four-step route squares the single-pass limit.
+    pub fn max_fft_len_multipass(&self) -> usize {
+        self.max_fft_len() * self.max_fft_len()
+    }
+
+    /// exp(−2πi k / n) for k < count, computed in f64 and stored as f32 pairs.
+    fn twiddles(&self, n: usize, count: usize) -> Arc<wgpu::Buffer> {
         use wgpu::util::DeviceExt;
         let mut cache = self.twiddles.lock().unwrap();
         cache
-            .entry(n)
+            .entry((n, count))
             .or_insert_with(|| {
-                let table: Vec<f32> = (0..n / 2)
+                let table: Vec<f32> = (0..count)
                     .flat_map(|k| {
                         let phase = -2.0 * std::f64::consts::PI * k as f64 / n as f64;
                         [phase.cos() as f32, phase.sin() as f32]
@@ -110,11 +143,11 @@ impl GpuBackend {
         if !n.is_power_of_two() {
             bail!("GPU FFT length {n} (axis {axis}) is not a power of two");
         }
-        if n > self.max_fft_len() {
+        if n > self.max_fft_len_multipass() {
             bail!(
-                "GPU FFT length {n} (axis {axis}) exceeds {}, the longest line that fits in this \
-                 adapter's workgroup memory; longer lines are not implemented yet",
-                self.max_fft_len()
+                "GPU FFT length {n} (axis {axis}) exceeds {}, the longest line the two-level \
+                 FFT handles on this adapter",
+                self.max_fft_len_multipass()
             );
         }
         let stride = strides_of(&field.shape)[axis];
@@ -123,11 +156,9 @@ impl GpuBackend {
             for (c, buf) in field.chunks.iter().enumerate() {
                 let lines = Lines {
                     count: layout.chunk_range(c).len() / n,
-                    inner: stride,
-                    outer_stride: n * stride,
                     stride,
                 };
-                self.record_fft_lines(encoder, buf, n, &lines, dir)?;
+                self.record_line_fft(encoder, buf, n, lines, dir)?;
             }
             return Ok(());
         }
@@ -145,13 +176,7 @@ impl GpuBackend {
         let runs: Vec<(usize, usize)> = (0..outer)
             .flat_map(|o| (0..stride).step_by(w).map(move |i0| (o, i0)))
             .collect();
-        let scratch = self.scratch(scratch_len as u64 * 8);
-        if self.poison_scratch {
-            let nan = vec![f32::NAN; scratch.size() as usize / 4];
-            self.ctx
-                .queue
-                .write_buffer(&scratch, 0, bytemuck::cast_slice(&nan));
-        }
+        let scratch = self.scratch("fft gather", scratch_len as u64 * 8);
         let run_bytes = w as u64 * 8;
         for batch in runs.chunks(runs_per_fill) {
             let copies = |encoder: &mut wgpu::CommandEncoder, to_scratch: bool| {
@@ -184,14 +209,41 @@ impl GpuBackend {
             copies(encoder, true);
             let lines = Lines {
                 count: batch.len() * w,
-                inner: w,
-                outer_stride: n * w,
                 stride: w,
             };
-            self.record_fft_lines(encoder, &scratch, n, &lines, dir)?;
+            self.record_line_fft(encoder, &scratch, n, lines, dir)?;
             copies(encoder, false);
         }
         Ok(())
+    }
+
+    /// FFT of length n of the lines in `buf`: one pass when a line fits in workgroup memory,
+    /// else the four-step route.
+    fn record_line_fft(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        buf: &wgpu::Buffer,
+        n: usize,
+        lines: Lines,
+        dir: FftDirection,
+    ) -> Result<()> {
+        let max = self.max_fft_len();
+        if n <= max {
+            return self.record_fft_lines(encoder, buf, n, lines, dir, None);
+        }
+        let (n1, n2) = (n / max, max);
+        let s = lines.stride;
+        let across = Lines {
+            count: lines.count * n2,
+            stride: n2 * s,
+        };
+        self.record_fft_lines(encoder, buf, n1, across, dir, Some(Twist { n, div: s }))?;
+        let along = Lines {
+            count: lines.count * n1,
+            stride: s,
+        };
+        self.record_fft_lines(encoder, buf, n2, along, dir, None)?;
+        self.record_digit_transpose(encoder, buf, lines.count * n, n1, n2, s)
     }
 
     fn record_fft_lines(
@@ -199,17 +251,12 @@ impl GpuBackend {
         encoder: &mut wgpu::CommandEncoder,
         buf: &wgpu::Buffer,
         n: usize,
-        lines: &Lines,
+        lines: Lines,
         dir: FftDirection,
+        twist: Option<Twist>,
     ) -> Result<()> {
         let lines_per_wg = (MIN_BLOCK / n).max(1);
-        let constants = [
-            ("LEN", n as u32),
-            ("LOG2_LEN", n.trailing_zeros()),
-            ("LINES_PER_WG", lines_per_wg as u32),
-            ("WG_SIZE", FFT_WG_SIZE),
-        ];
-        let pipeline = self.pipeline(ShaderFile::Fft, "fft_lines", &constants)?;
+        let pipeline = self.pipeline(ShaderFile::Fft, "fft_lines", &fft_constants(n))?;
         let grid = dispatch_grid(
             lines.count.div_ceil(lines_per_wg) as u64,
             self.ctx.limits.max_compute_workgroups_per_dimension,
@@ -217,19 +264,68 @@ impl GpuBackend {
         let inverse = dir == FftDirection::Inverse;
         let params = self.uniform(&FftParams {
             lines: lines.count as u32,
-            inner: lines.inner as u32,
-            outer_stride: lines.outer_stride as u32,
+            inner: lines.stride as u32,
+            outer_stride: (n * lines.stride) as u32,
             stride: lines.stride as u32,
             base: 0,
             groups_x: grid.0,
             inverse: inverse as u32,
             scale: if inverse { 1.0 / n as f32 } else { 1.0 },
+            twist_n: twist.as_ref().map_or(0, |t| t.n as u32),
+            twist_div: twist.as_ref().map_or(1, |t| t.div as u32),
+            _pad: [0; 2],
         });
-        let twiddles = self.twiddles(n);
-        let bg = self.bind_group(&pipeline, &[buf, &twiddles, &params]);
+        let twiddles = self.twiddles(n, n / 2);
+        let twist_table = match &twist {
+            Some(t) => self.twiddles(t.n, t.n),
+            None => twiddles.clone(),
+        };
+        let bg = self.bind_group(&pipeline, &[buf, &twiddles, &params, &twist_table]);
         self.record_dispatch(encoder, "fft", &pipeline, &bg, grid);
         Ok(())
     }
+
+    /// Reorders each line of n1·n2 elements (stride s) from k1·n2 + k2 to k2·n1 + k1, through
+    /// the transpose scratch and back.
+    fn record_digit_transpose(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        buf: &wgpu::Buffer,
+        total: usize,
+        n1: usize,
+        n2: usize,
+        s: usize,
+    ) -> Result<()> {
+        let bytes = total as u64 * 8;
+        let scratch = self.scratch("fft transpose", bytes);
+        let pipeline = self.pipeline(ShaderFile::Fft, "transpose_digits", &fft_constants(n2))?;
+        let grid = dispatch_grid(
+            total.div_ceil(FFT_WG_SIZE as usize) as u64,
+            self.ctx.limits.max_compute_workgroups_per_dimension,
+        )?;
+        let params = self.uniform(&TransposeParams {
+            total: total as u32,
+            n1: n1 as u32,
+            n2: n2 as u32,
+            stride: s as u32,
+            groups_x: grid.0,
+            _pad: [0; 3],
+        });
+        let bg = self.bind_group_at(&pipeline, &[(0, buf), (4, &scratch), (5, &params)]);
+        self.record_dispatch(encoder, "fft transpose", &pipeline, &bg, grid);
+        encoder.copy_buffer_to_buffer(&scratch, 0, buf, 0, bytes);
+        Ok(())
+    }
+}
+
+/// Compile-time sizes of the FFT kernel for lines of length n.
+fn fft_constants(n: usize) -> [(&'static str, u32); 4] {
+    [
+        ("LEN", n as u32),
+        ("LOG2_LEN", n.trailing_zeros()),
+        ("LINES_PER_WG", (MIN_BLOCK / n).max(1) as u32),
+        ("WG_SIZE", FFT_WG_SIZE),
+    ]
 }
 
 #[cfg(test)]

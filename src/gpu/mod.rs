@@ -59,12 +59,17 @@ type PipelineKey = (ShaderFile, &'static str, Vec<(&'static str, u32)>);
 pub struct GpuBackend {
     pub ctx: GpuContext,
     pipelines: Mutex<HashMap<PipelineKey, Arc<wgpu::ComputePipeline>>>,
-    twiddles: Mutex<HashMap<usize, Arc<wgpu::Buffer>>>,
-    scratch: Mutex<Option<Arc<wgpu::Buffer>>>,
+    /// exp(−2πi k/n) for k < count, keyed by (n, count).
+    twiddles: Mutex<HashMap<(usize, usize), Arc<wgpu::Buffer>>>,
+    /// Scratch buffers by purpose (FFT gather, FFT transpose), each about one chunk.
+    scratch: Mutex<HashMap<&'static str, Arc<wgpu::Buffer>>>,
     timer: Mutex<Option<PassTimer>>,
     /// Fill the FFT scratch with NaN before each use (tests: a kernel that reads what it did not
     /// write shows up as NaN instead of passing on stale data).
     pub poison_scratch: bool,
+    /// Treat lines longer than this as too long for workgroup memory (tests use it to drive the
+    /// multi-pass FFT at small sizes).
+    pub max_fft_len_override: Option<usize>,
 }
 
 /// Workgroup grid for `groups` workgroups: at most `max_per_dim` columns, as many rows as needed.
@@ -106,9 +111,10 @@ impl GpuBackend {
             ctx,
             pipelines: Mutex::new(HashMap::new()),
             twiddles: Mutex::new(HashMap::new()),
-            scratch: Mutex::new(None),
+            scratch: Mutex::new(HashMap::new()),
             timer: Mutex::new(None),
             poison_scratch: false,
+            max_fft_len_override: None,
         }
     }
 
@@ -177,16 +183,30 @@ impl GpuBackend {
             })
     }
 
+    /// A bind group for group 0 with `buffers` at bindings 0, 1, 2, ...
     fn bind_group(
         &self,
         pipeline: &wgpu::ComputePipeline,
         buffers: &[&wgpu::Buffer],
     ) -> wgpu::BindGroup {
-        let entries: Vec<wgpu::BindGroupEntry> = buffers
+        let numbered: Vec<(u32, &wgpu::Buffer)> = buffers
             .iter()
             .enumerate()
+            .map(|(i, b)| (i as u32, *b))
+            .collect();
+        self.bind_group_at(pipeline, &numbered)
+    }
+
+    /// A bind group for group 0 with each buffer at the binding number given.
+    fn bind_group_at(
+        &self,
+        pipeline: &wgpu::ComputePipeline,
+        buffers: &[(u32, &wgpu::Buffer)],
+    ) -> wgpu::BindGroup {
+        let entries: Vec<wgpu::BindGroupEntry> = buffers
+            .iter()
             .map(|(i, b)| wgpu::BindGroupEntry {
-                binding: i as u32,
+                binding: *i,
                 resource: b.as_entire_binding(),
             })
             .collect();
@@ -342,33 +362,42 @@ impl GpuBackend {
         Ok(())
     }
 
-    /// The FFT scratch buffer, at least `bytes` long.
-    fn scratch(&self, bytes: u64) -> Arc<wgpu::Buffer> {
-        let mut guard = self.scratch.lock().unwrap();
-        match guard.as_ref() {
+    /// The scratch buffer for `purpose`, at least `bytes` long (filled with NaN first when
+    /// `poison_scratch` is set).
+    fn scratch(&self, purpose: &'static str, bytes: u64) -> Arc<wgpu::Buffer> {
+        let mut map = self.scratch.lock().unwrap();
+        let buf = match map.get(purpose) {
             Some(b) if b.size() >= bytes => b.clone(),
             _ => {
                 let b = Arc::new(self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
-                    label: Some("fft scratch"),
+                    label: Some(purpose),
                     size: bytes,
                     usage: wgpu::BufferUsages::STORAGE
                         | wgpu::BufferUsages::COPY_SRC
                         | wgpu::BufferUsages::COPY_DST,
                     mapped_at_creation: false,
                 }));
-                *guard = Some(b.clone());
+                map.insert(purpose, b.clone());
                 b
             }
+        };
+        if self.poison_scratch {
+            let nan = vec![f32::NAN; buf.size() as usize / 4];
+            self.ctx
+                .queue
+                .write_buffer(&buf, 0, bytemuck::cast_slice(&nan));
         }
+        buf
     }
 
-    /// Bytes the backend may hold beside the fields (the FFT scratch: one chunk).
+    /// Bytes the backend holds beside the fields (FFT scratch, about one chunk per purpose).
     pub fn scratch_bytes(&self) -> u64 {
         self.scratch
             .lock()
             .unwrap()
-            .as_ref()
-            .map_or(0, |b| b.size())
+            .values()
+            .map(|b| b.size())
+            .sum()
     }
 }
 
