@@ -20,6 +20,7 @@ pub struct FftCase {
     pub axes: Vec<usize>,
     /// Bytes of one stored complex number (8 for f32, 16 for f64).
     pub complex_bytes: usize,
+    /// Calls per timed batch (three batches; the fastest counts).
     pub reps: usize,
     /// Wall-clock seconds per transform (all axes), from first submit to completion.
     pub seconds: f64,
@@ -34,11 +35,14 @@ pub struct FftCase {
     pub gpu_pass_seconds: Option<f64>,
 }
 
-/// Calls of the operation that `time_op` makes besides the `reps` it reports (warm-ups).
+/// Calls of the operation that `time_op` makes before the timed batches (warm-ups).
 pub const WARMUP_CALLS: usize = 2;
+/// Timed batches of `time_op`.
+pub const BATCHES: usize = 3;
 
-/// Repeats `op` until about `budget` seconds have passed (at least once after a warm-up) and
-/// returns (seconds per call, calls).
+/// Times `op`: after the warm-ups, three batches of calls filling about `budget` seconds in
+/// all; returns (seconds per call of the fastest batch, calls per batch). The fastest batch is
+/// the least disturbed by whatever else the machine does.
 pub fn time_op<B: Backend>(
     backend: &B,
     budget: f64,
@@ -50,13 +54,17 @@ pub fn time_op<B: Backend>(
     op()?;
     backend.synchronize()?;
     let first = t0.elapsed().as_secs_f64();
-    let reps = ((budget / first.max(1e-6)) as usize).clamp(1, 200);
-    let t = Instant::now();
-    for _ in 0..reps {
-        op()?;
+    let reps = ((budget / BATCHES as f64 / first.max(1e-6)) as usize).clamp(1, 100);
+    let mut best = f64::INFINITY;
+    for _ in 0..BATCHES {
+        let t = Instant::now();
+        for _ in 0..reps {
+            op()?;
+        }
+        backend.synchronize()?;
+        best = best.min(t.elapsed().as_secs_f64() / reps as f64);
     }
-    backend.synchronize()?;
-    Ok((t.elapsed().as_secs_f64() / reps as f64, reps))
+    Ok((best, reps))
 }
 
 /// Copy bandwidth (read + write bytes per second) for a complex array of `shape`.

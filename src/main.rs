@@ -232,7 +232,9 @@ fn bench_fft(cli: &Cli, out: Option<&Path>, max_mib: u64, seconds: f64) -> Resul
                 with_backend!(any, b => bench::fft_case(b, label, &case, &shape, &axes, seconds))?;
             if let AnyBackend::Gpu(g) = any {
                 if let Some(total) = g.read_pass_timer()?.get("fft") {
-                    r.gpu_pass_seconds = Some(total / (r.reps + bench::WARMUP_CALLS) as f64);
+                    // Mean over every call, warm-ups included.
+                    r.gpu_pass_seconds =
+                        Some(total / (bench::BATCHES * r.reps + bench::WARMUP_CALLS) as f64);
                 }
             }
             results.push(r);

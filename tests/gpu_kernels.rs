@@ -171,3 +171,24 @@ fn bad_operands_are_refused() {
     assert!(g.upload_real(&mut yr, &[1.0; 3]).is_err());
     assert!(g.zeros(&[2; 7], Elem::Real).is_err());
 }
+
+#[test]
+fn pass_timer_reports_kernel_times_where_the_adapter_has_timestamps() {
+    let Some(g) = gpu(None) else { return };
+    if !g.start_pass_timer() {
+        eprintln!(
+            "!!! adapter {} has no timestamp queries: pass timer not tested",
+            g.ctx.adapter.name
+        );
+        return;
+    }
+    let mut f = g.zeros(&[64, 64], Elem::Complex).unwrap();
+    g.fill(&mut f, Complex64::new(1.0, 2.0)).unwrap();
+    g.fft(&mut f, &[0, 1], hvp::FftDirection::Forward).unwrap();
+    g.synchronize().unwrap();
+    let times = g.read_pass_timer().unwrap();
+    assert!(times["fft"] > 0.0 && times["fill"] > 0.0, "{times:?}");
+    assert!(times["fft"] < 10.0, "{times:?}");
+    // Read clears the record.
+    assert!(g.read_pass_timer().unwrap().is_empty());
+}
