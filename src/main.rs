@@ -140,7 +140,7 @@ fn run(cli: &Cli) -> Result<()> {
 }
 
 fn adapters(json: bool) -> Result<()> {
-    let list: Vec<AdapterSummary> = gpu::list_adapters()
+    let list: Vec<AdapterSummary> = gpu::list_all_adapters()
         .iter()
         .map(AdapterSummary::of)
         .collect();

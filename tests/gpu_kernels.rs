@@ -192,3 +192,17 @@ fn pass_timer_reports_kernel_times_where_the_adapter_has_timestamps() {
     // Read clears the record.
     assert!(g.read_pass_timer().unwrap().is_empty());
 }
+
+#[test]
+fn device_errors_end_in_an_error_not_a_panic() {
+    let Some(g) = gpu(None) else { return };
+    let small = g.zeros(&[4], Elem::Real).unwrap();
+    let large = g.zeros(&[8], Elem::Real).unwrap();
+    let mut encoder = g.ctx.encoder("overrun");
+    // 32 bytes into a 16-byte buffer: invalid.
+    encoder.copy_buffer_to_buffer(&large.chunks[0], 0, &small.chunks[0], 0, 32);
+    let err = g.ctx.submit_and_wait(encoder).unwrap_err();
+    assert!(format!("{err}").contains("GPU error"), "{err}");
+    // The error is reported once; the device goes on working.
+    g.synchronize().unwrap();
+}

@@ -81,6 +81,14 @@ pub fn list_adapters() -> Vec<wgpu::Adapter> {
     adapters
 }
 
+/// Every adapter of every backend hvp is built with (Vulkan and GL), best first: what
+/// `hvp adapters` shows.
+pub fn list_all_adapters() -> Vec<wgpu::Adapter> {
+    let mut adapters = adapters_of(wgpu::Backends::VULKAN | wgpu::Backends::GL);
+    adapters.sort_by_key(rank);
+    adapters
+}
+
 /// Lower is better: real GPUs before software ones, Vulkan before GL.
 fn rank(adapter: &wgpu::Adapter) -> (u8, u8) {
     let info = adapter.get_info();
@@ -108,6 +116,7 @@ pub struct GpuContext {
     pub features: wgpu::Features,
     /// Bytes of one chunk of a field: the adapter's binding limit, or the user's smaller bound.
     pub max_chunk_bytes: u64,
+    device_error: std::sync::Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl GpuContext {
@@ -144,9 +153,15 @@ impl GpuContext {
             trace: wgpu::Trace::Off,
         }))
         .with_context(|| format!("requesting a device on {}", summary.name))?;
-        device.on_uncaptured_error(std::sync::Arc::new(|e| {
-            // Errors outside an error scope are bugs in hvp: make them loud.
-            panic!("wgpu error: {e}");
+        // Errors outside an error scope (bugs in hvp, or a lost device) are kept and returned by
+        // the next wait, so that they end the run with a message instead of a silent wrong answer.
+        let device_error = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));
+        let sink = device_error.clone();
+        device.on_uncaptured_error(std::sync::Arc::new(move |e| {
+            let mut slot = sink.lock().unwrap();
+            if slot.is_none() {
+                *slot = Some(e.to_string());
+            }
         }));
         let binding_limit = limits
             .max_storage_buffer_binding_size
@@ -167,7 +182,16 @@ impl GpuContext {
             limits,
             features,
             max_chunk_bytes,
+            device_error,
         })
+    }
+
+    /// The first device error since the last check, as an error.
+    fn check_device_error(&self) -> Result<()> {
+        match self.device_error.lock().unwrap().take() {
+            Some(e) => Err(anyhow!("GPU error: {e}")),
+            None => Ok(()),
+        }
     }
 
     pub fn has_timestamps(&self) -> bool {
@@ -177,23 +201,24 @@ impl GpuContext {
     /// Submits the encoder's work and waits for it, with the hang timeout.
     pub fn submit_and_wait(&self, encoder: wgpu::CommandEncoder) -> Result<()> {
         let index = self.queue.submit([encoder.finish()]);
-        self.device
-            .poll(wgpu::PollType::Wait {
-                submission_index: Some(index),
-                timeout: Some(WAIT_TIMEOUT),
-            })
-            .map_err(|e| anyhow!("waiting for the GPU: {e}"))?;
+        let polled = self.device.poll(wgpu::PollType::Wait {
+            submission_index: Some(index),
+            timeout: Some(WAIT_TIMEOUT),
+        });
+        // A device error explains a failed wait better than the wait's own message.
+        self.check_device_error()?;
+        polled.map_err(|e| anyhow!("waiting for the GPU: {e}"))?;
         Ok(())
     }
 
     /// Waits for all submitted work.
     pub fn wait_idle(&self) -> Result<()> {
-        self.device
-            .poll(wgpu::PollType::Wait {
-                submission_index: None,
-                timeout: Some(WAIT_TIMEOUT),
-            })
-            .map_err(|e| anyhow!("waiting for the GPU: {e}"))?;
+        let polled = self.device.poll(wgpu::PollType::Wait {
+            submission_index: None,
+            timeout: Some(WAIT_TIMEOUT),
+        });
+        self.check_device_error()?;
+        polled.map_err(|e| anyhow!("waiting for the GPU: {e}"))?;
         Ok(())
     }
 

@@ -17,7 +17,7 @@ use crate::backend::{
     check_binary, check_fft_axes, check_real_scalar, Backend, FftDirection, FieldInfo, Stats,
 };
 use crate::field::{check_shape, ChunkLayout, Elem};
-pub use context::{list_adapters, AdapterSummary, GpuContext, GpuOptions};
+pub use context::{list_adapters, list_all_adapters, AdapterSummary, GpuContext, GpuOptions};
 use shaders::ShaderFile;
 use timer::PassTimer;
 
