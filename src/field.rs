@@ -117,7 +117,7 @@ impl ChunkLayout {
     /// True when every line along `axis` lies inside one chunk.
     pub fn axis_within_chunks(&self, axis: usize) -> bool {
         let span = self.shape[axis] * strides_of(&self.shape)[axis];
-        self.n_chunks == 1 || self.chunk_len % span == 0
+        self.n_chunks == 1 || self.chunk_len.is_multiple_of(span)
     }
 }
 

@@ -77,6 +77,8 @@ enum BenchCommand {
     },
 }
 
+// One of these lives per process; the size difference does not matter.
+#[allow(clippy::large_enum_variant)]
 enum AnyBackend {
     Gpu(GpuBackend),
     Cpu(CpuBackend),
@@ -223,13 +225,13 @@ fn bench_fft(cli: &Cli, out: Option<&Path>, max_mib: u64, seconds: f64) -> Resul
             AnyBackend::Cpu(_) => "cpu",
         };
         devices.push(with_backend!(any, b => b.describe()));
-        for (case, shape, axes) in cases.iter().cloned() {
+        for (case, shape, axes) in cases.iter() {
             eprintln!("bench fft: {label} {case} ...");
             if let AnyBackend::Gpu(g) = any {
                 g.start_pass_timer();
             }
             let mut r =
-                with_backend!(any, b => bench::fft_case(b, label, &case, &shape, &axes, seconds))?;
+                with_backend!(any, b => bench::fft_case(b, label, case, shape, axes, seconds))?;
             if let AnyBackend::Gpu(g) = any {
                 if let Some(total) = g.read_pass_timer()?.get("fft") {
                     // Mean over every call, warm-ups included.

@@ -14,7 +14,8 @@ fn tmp_dir(name: &str) -> std::path::PathBuf {
 
 fn backends() -> Vec<&'static str> {
     let mut b = vec!["cpu"];
-    if std::env::var("HVP_REQUIRE_GPU").as_deref() == Ok("1") || hvp::gpu::list_adapters().len() > 0
+    if std::env::var("HVP_REQUIRE_GPU").as_deref() == Ok("1")
+        || !hvp::gpu::list_adapters().is_empty()
     {
         b.push("gpu");
     } else {

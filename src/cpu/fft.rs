@@ -44,6 +44,8 @@ pub fn fft_axis(data: &mut [Complex64], shape: &[usize], axis: usize, fft: &dyn 
                 )
             },
             |(buf, scratch), task| {
+                // Capture the whole wrapper (which is Send), not its raw-pointer field.
+                #[allow(clippy::redundant_locals)]
                 let ptr = ptr;
                 let o = task / batches_per_outer;
                 let i0 = (task % batches_per_outer) * COLUMN_BATCH;

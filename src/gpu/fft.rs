@@ -71,7 +71,7 @@ fn largest_divisor_at_most(g: usize, cap: usize) -> usize {
     let mut best = 1;
     let mut d = 1;
     while d * d <= g {
-        if g % d == 0 {
+        if g.is_multiple_of(d) {
             for q in [d, g / d] {
                 if q <= cap && q > best {
                     best = q;
