@@ -119,3 +119,35 @@ fn adapters_lists_limits() {
         assert!(a["max_workgroup_storage_bytes"].as_u64().unwrap() > 0);
     }
 }
+
+#[test]
+fn without_any_adapter_the_job_falls_back_to_the_cpu_with_one_line() {
+    let out = tmp_dir("fallback");
+    // Hide the Vulkan drivers and the EGL vendors from the loaders.
+    let o = hvp()
+        .env("VK_ICD_FILENAMES", "/nonexistent/icd.json")
+        .env("__EGL_VENDOR_LIBRARY_FILENAMES", "/nonexistent/egl.json")
+        .args([
+            "run",
+            "configs/poisson_periodic_3d.toml",
+            "--set",
+            "grid.n=[8,8,8]",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    if stdout.contains("GPU backend") {
+        eprintln!("\n!!!!!!!! SKIPPED: the loaders still found an adapter; CPU fallback NOT tested !!!!!!!!\n");
+        return;
+    }
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let notices: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("running on the CPU backend"))
+        .collect();
+    assert_eq!(notices.len(), 1, "{stderr}");
+    assert!(stdout.contains("CPU backend"), "{stdout}");
+}
