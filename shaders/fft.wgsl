@@ -4,9 +4,9 @@
 // runs LOG2_LEN radix-2 stages in place (one barrier per stage), and writes the lines back to
 // where they came from: one read and one write of global memory per element and pass.
 //
-// Line b of the dispatch starts at base + (b / inner) * outer_stride + (b % inner) and its
-// element j lies `stride` further on per j. For the FFT along axis a of a row-major array
-// inner = stride = (product of the later axes) and outer_stride = LEN * stride.
+// Line b of the dispatch starts at (b / stride) * LEN * stride + (b % stride) and its element j
+// lies `stride` further on per j: for the FFT along axis a of a row-major array, stride is the
+// product of the later axes.
 //
 // Host constants: LEN, LOG2_LEN, LINES_PER_WG, WG_SIZE.
 
@@ -15,14 +15,11 @@
 
 struct FftParams {
     lines: u32,
-    inner: u32,
-    outer_stride: u32,
     stride: u32,
-    base: u32,
     groups_x: u32,
     inverse: u32,
     scale: f32,
-    // Four-step twist (twist_n = 0: none): output k1 of a line with (line % inner) / twist_div
+    // Four-step twist (twist_n = 0: none): output k1 of a line with (line % stride) / twist_div
     // = j2 is multiplied by exp(∓2πi j2 k1 / twist_n).
     twist_n: u32,
     twist_div: u32,
@@ -40,7 +37,7 @@ var<workgroup> line_buf: array<vec2<f32>, ELEMS>;
 
 // Position in global memory of element j of line (first_line + local_line).
 fn element_offset(line: u32, j: u32) -> u32 {
-    return params.base + (line / params.inner) * params.outer_stride + (line % params.inner)
+    return (line / params.stride) * LEN * params.stride + (line % params.stride)
         + j * params.stride;
 }
 
@@ -101,7 +98,7 @@ fn fft_lines(@builtin(workgroup_id) wid: vec3<u32>,
         if (line < params.lines) {
             var v = line_buf[c.x * LEN + c.y] * params.scale;
             if (params.twist_n != 0u) {
-                let j2 = (line % params.inner) / params.twist_div;
+                let j2 = (line % params.stride) / params.twist_div;
                 // j2·k1 mod twist_n; u32 wrap-around is harmless since twist_n divides 2^32.
                 var w = twist[(j2 * c.y) & (params.twist_n - 1u)];
                 if (params.inverse != 0u) {

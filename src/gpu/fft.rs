@@ -28,16 +28,13 @@ const MIN_BLOCK: usize = 1024;
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 struct FftParams {
     lines: u32,
-    inner: u32,
-    outer_stride: u32,
     stride: u32,
-    base: u32,
     groups_x: u32,
     inverse: u32,
     scale: f32,
     twist_n: u32,
     twist_div: u32,
-    _pad: [u32; 2],
+    _pad: u32,
 }
 
 /// Lines of one dispatch: `count` lines of the transform's length n starting at element 0 of
@@ -264,16 +261,13 @@ impl GpuBackend {
         let inverse = dir == FftDirection::Inverse;
         let params = self.uniform(&FftParams {
             lines: lines.count as u32,
-            inner: lines.stride as u32,
-            outer_stride: (n * lines.stride) as u32,
             stride: lines.stride as u32,
-            base: 0,
             groups_x: grid.0,
             inverse: inverse as u32,
             scale: if inverse { 1.0 / n as f32 } else { 1.0 },
             twist_n: twist.as_ref().map_or(0, |t| t.n as u32),
             twist_div: twist.as_ref().map_or(1, |t| t.div as u32),
-            _pad: [0; 2],
+            _pad: 0,
         });
         let twiddles = self.twiddles(n, n / 2);
         let twist_table = match &twist {
