@@ -102,20 +102,28 @@ impl Cli {
         }
     }
 
+    /// The GPU backend unless the CPU was asked for. With no choice and no adapter named, a GPU
+    /// that fails to open gives `None` and one notice ending in `fallback`.
+    fn gpu_if_wanted(&self, fallback: &str) -> Result<Option<GpuBackend>> {
+        if self.backend == Some(BackendChoice::Cpu) {
+            return Ok(None);
+        }
+        match GpuBackend::new(&self.gpu_options()) {
+            Ok(g) => Ok(Some(g)),
+            Err(e) if self.backend.is_none() && self.adapter.is_none() => {
+                eprintln!("hvp: no usable GPU adapter ({e:#}); {fallback}");
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// The backend asked for; with no choice, the GPU if one opens, else the CPU with a note.
     fn open_backend(&self) -> Result<AnyBackend> {
-        match self.backend {
-            Some(BackendChoice::Cpu) => Ok(AnyBackend::Cpu(CpuBackend::new())),
-            Some(BackendChoice::Gpu) => Ok(AnyBackend::Gpu(GpuBackend::new(&self.gpu_options())?)),
-            None => match GpuBackend::new(&self.gpu_options()) {
-                Ok(g) => Ok(AnyBackend::Gpu(g)),
-                Err(e) if self.adapter.is_none() => {
-                    eprintln!("hvp: no usable GPU adapter ({e:#}); running on the CPU backend");
-                    Ok(AnyBackend::Cpu(CpuBackend::new()))
-                }
-                Err(e) => Err(e),
-            },
-        }
+        Ok(match self.gpu_if_wanted("running on the CPU backend")? {
+            Some(g) => AnyBackend::Gpu(g),
+            None => AnyBackend::Cpu(CpuBackend::new()),
+        })
     }
 }
 
@@ -197,14 +205,8 @@ fn run_config(cli: &Cli, path: &Path, out: Option<&Path>, sets: &[String]) -> Re
 
 fn bench_fft(cli: &Cli, out: Option<&Path>, max_mib: u64, seconds: f64) -> Result<()> {
     let mut backends = Vec::new();
-    if cli.backend != Some(BackendChoice::Cpu) {
-        match GpuBackend::new(&cli.gpu_options()) {
-            Ok(g) => backends.push(AnyBackend::Gpu(g)),
-            Err(e) if cli.backend.is_none() => {
-                eprintln!("hvp: no usable GPU adapter ({e:#}); benchmarking the CPU backend only")
-            }
-            Err(e) => return Err(e),
-        }
+    if let Some(g) = cli.gpu_if_wanted("benchmarking the CPU backend only")? {
+        backends.push(AnyBackend::Gpu(g));
     }
     if cli.backend != Some(BackendChoice::Gpu) {
         backends.push(AnyBackend::Cpu(CpuBackend::new()));
