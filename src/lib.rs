@@ -4,6 +4,7 @@
 //! Layout: `field` (shapes and chunk layout), `backend` (the trait solvers use), `gpu` and
 //! `cpu` (its two implementations, which know no physics), `bench` (measurements).
 
+pub mod advect;
 pub mod backend;
 pub mod bench;
 pub mod cpu;

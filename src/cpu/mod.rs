@@ -1,7 +1,9 @@
 //! The CPU backend: f64 arrays, rustfft for the transforms, rayon for threads. It is the
 //! reference the GPU kernels are tested against and the fallback where no adapter exists.
 
+mod advect;
 mod fft;
+mod lines;
 
 use anyhow::{bail, Result};
 use num_complex::Complex64;
@@ -12,6 +14,7 @@ use crate::backend::{
 };
 use crate::field::{check_shape, len_of, Elem};
 
+pub use advect::shift_line;
 pub use fft::fft_axis;
 
 /// Storage of a CPU field.

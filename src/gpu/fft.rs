@@ -1,9 +1,8 @@
 //! Recording of the FFT along one axis of a chunked field.
 //!
-//! Lines that lie inside one chunk (every axis but the leading ones of a multi-chunk array) are
-//! transformed in place by `fft.wgsl`, one read and one write per element. Lines that cross chunk
-//! boundaries are first gathered into the scratch chunk by buffer copies (runs of neighbouring
-//! lines, so each copy moves many contiguous elements), transformed there, and copied back.
+//! Lines are visited by `record_axis_lines` (gpu/lines.rs): in place where they lie inside one
+//! chunk, through the gather scratch where they cross chunks. `fft.wgsl` reads and writes each
+//! element once per pass.
 //!
 //! Lines longer than workgroup memory holds (n > M) take the four-step route, n = n1·n2 with
 //! n2 = M: FFTs of length n1 across the line (stride n2) with the twist factors W_n^(j2·k1)
@@ -16,7 +15,6 @@ use anyhow::{bail, Result};
 
 use super::{dispatch_grid, GpuBackend, GpuField};
 use crate::backend::FftDirection;
-use crate::field::strides_of;
 use crate::gpu::shaders::ShaderFile;
 
 /// Invocations per workgroup of the FFT kernel.
@@ -62,29 +60,6 @@ struct TransposeParams {
     stride: u32,
     groups_x: u32,
     _pad: [u32; 3],
-}
-
-fn largest_divisor_at_most(g: usize, cap: usize) -> usize {
-    let mut best = 1;
-    let mut d = 1;
-    while d * d <= g {
-        if g.is_multiple_of(d) {
-            for q in [d, g / d] {
-                if q <= cap && q > best {
-                    best = q;
-                }
-            }
-        }
-        d += 1;
-    }
-    best
-}
-
-fn gcd(mut a: usize, mut b: usize) -> usize {
-    while b != 0 {
-        (a, b) = (b, a % b);
-    }
-    a
 }
 
 impl GpuBackend {
@@ -147,71 +122,13 @@ impl GpuBackend {
                 self.max_fft_len_multipass()
             );
         }
-        let stride = strides_of(&field.shape)[axis];
-        let layout = &field.layout;
-        if layout.axis_within_chunks(axis) {
-            for (c, buf) in field.chunks.iter().enumerate() {
-                let lines = Lines {
-                    count: layout.chunk_range(c).len() / n,
-                    stride,
-                };
-                self.record_line_fft(encoder, buf, n, lines, dir)?;
-            }
-            return Ok(());
-        }
-
-        // Lines cross chunks: gather runs of `w` neighbouring lines into the scratch chunk.
-        // w divides both the axis stride and the chunk length, so no run straddles two chunks.
-        let scratch_len = layout.chunk_len;
-        if n > scratch_len {
-            bail!("FFT line of {n} elements is longer than one chunk ({scratch_len} elements)");
-        }
-        let w = largest_divisor_at_most(gcd(stride, layout.chunk_len), scratch_len / n);
-        let runs_per_fill = scratch_len / (n * w);
-        let span = n * stride;
-        let outer = layout.len / span;
-        let runs: Vec<(usize, usize)> = (0..outer)
-            .flat_map(|o| (0..stride).step_by(w).map(move |i0| (o, i0)))
-            .collect();
-        let scratch = self.scratch("fft gather", scratch_len as u64 * 8);
-        let run_bytes = w as u64 * 8;
-        for batch in runs.chunks(runs_per_fill) {
-            let copies = |encoder: &mut wgpu::CommandEncoder, to_scratch: bool| {
-                for (g, &(o, i0)) in batch.iter().enumerate() {
-                    for j in 0..n {
-                        let flat = o * span + j * stride + i0;
-                        let chunk = &field.chunks[flat / layout.chunk_len];
-                        let chunk_off = (flat % layout.chunk_len) as u64 * 8;
-                        let scratch_off = ((g * n + j) * w) as u64 * 8;
-                        if to_scratch {
-                            encoder.copy_buffer_to_buffer(
-                                chunk,
-                                chunk_off,
-                                &scratch,
-                                scratch_off,
-                                run_bytes,
-                            );
-                        } else {
-                            encoder.copy_buffer_to_buffer(
-                                &scratch,
-                                scratch_off,
-                                chunk,
-                                chunk_off,
-                                run_bytes,
-                            );
-                        }
-                    }
-                }
-            };
-            copies(encoder, true);
+        self.record_axis_lines(encoder, field, axis, |encoder, buf, batch| {
             let lines = Lines {
-                count: batch.len() * w,
-                stride: w,
+                count: batch.count,
+                stride: batch.stride,
             };
-            self.record_line_fft(encoder, &scratch, n, lines, dir)?;
-            copies(encoder, false);
-        }
-        Ok(())
+            self.record_line_fft(encoder, buf, n, lines, dir)
+        })
     }
 
     /// FFT of length n of the lines in `buf`: one pass when a line fits in workgroup memory,
@@ -320,17 +237,4 @@ fn fft_constants(n: usize) -> [(&'static str, u32); 4] {
         ("LINES_PER_WG", (MIN_BLOCK / n).max(1) as u32),
         ("WG_SIZE", FFT_WG_SIZE),
     ]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn divisor_helpers() {
-        assert_eq!(gcd(32768, 8192), 8192);
-        assert_eq!(largest_divisor_at_most(8192, 1024), 1024);
-        assert_eq!(largest_divisor_at_most(12, 5), 4);
-        assert_eq!(largest_divisor_at_most(7, 3), 1);
-    }
 }

@@ -2,7 +2,9 @@
 //! pipelines built once per (kernel, constants) and reused.
 
 pub mod context;
+mod advect;
 mod fft;
+mod lines;
 pub mod shaders;
 pub mod timer;
 
@@ -22,9 +24,9 @@ use shaders::ShaderFile;
 use timer::PassTimer;
 
 /// Invocations per workgroup of the element-wise and reduction kernels (WebGPU guarantees 256).
-const WG_SIZE: u32 = 256;
+pub(crate) const WG_SIZE: u32 = 256;
 /// Values each invocation of the reduction reads.
-const REDUCE_ITEMS: u32 = 16;
+pub(crate) const REDUCE_ITEMS: u32 = 16;
 /// Largest piece of a transfer between host and device, to bound staging memory.
 const TRANSFER_PIECE: u64 = 64 << 20;
 

@@ -10,16 +10,26 @@ pub enum ShaderFile {
     Fft,
     Elementwise,
     Reduce,
+    Advect,
+    Phase,
 }
 
 impl ShaderFile {
-    pub const ALL: [ShaderFile; 3] = [ShaderFile::Fft, ShaderFile::Elementwise, ShaderFile::Reduce];
+    pub const ALL: [ShaderFile; 5] = [
+        ShaderFile::Fft,
+        ShaderFile::Elementwise,
+        ShaderFile::Reduce,
+        ShaderFile::Advect,
+        ShaderFile::Phase,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             ShaderFile::Fft => "fft.wgsl",
             ShaderFile::Elementwise => "elementwise.wgsl",
             ShaderFile::Reduce => "reduce.wgsl",
+            ShaderFile::Advect => "advect.wgsl",
+            ShaderFile::Phase => "phase.wgsl",
         }
     }
 
@@ -28,6 +38,8 @@ impl ShaderFile {
             ShaderFile::Fft => include_str!("../../shaders/fft.wgsl"),
             ShaderFile::Elementwise => include_str!("../../shaders/elementwise.wgsl"),
             ShaderFile::Reduce => include_str!("../../shaders/reduce.wgsl"),
+            ShaderFile::Advect => include_str!("../../shaders/advect.wgsl"),
+            ShaderFile::Phase => include_str!("../../shaders/phase.wgsl"),
         }
     }
 
@@ -43,6 +55,14 @@ impl ShaderFile {
             ],
             ShaderFile::Elementwise => vec![("COMP", 2), ("X_COMP", 1), ("WG_SIZE", 256)],
             ShaderFile::Reduce => vec![("WG_SIZE", 256), ("ITEMS", 16)],
+            ShaderFile::Advect => vec![
+                ("LEN", 64),
+                ("LINES_PER_WG", 16),
+                ("WG_SIZE", 256),
+                ("DEGREE", 5),
+                ("PERIODIC", 1),
+            ],
+            ShaderFile::Phase => vec![("WG_SIZE", 256), ("ITEMS", 16)],
         }
     }
 }

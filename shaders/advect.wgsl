@@ -1,0 +1,127 @@
+// Semi-Lagrangian shift of lines: the new value at point j of a line is the old line's Lagrange
+// interpolant of odd degree DEGREE at j − s, with s the same for the whole line,
+// s = scale · table[(origin / table_div) % table_len] and origin the flat index of the line's
+// element 0 in the whole field.
+//
+// Each workgroup loads LINES_PER_WG whole lines into workgroup memory, computes each line's
+// stencil offset and weights once, and writes the shifted lines back in place: one read and one
+// write of global memory per element. Beyond the ends a line is periodic (PERIODIC = 1) or zero.
+//
+// Lines are addressed as in fft.wgsl (line b starts at (b / stride)·LEN·stride + b % stride);
+// gpu/lines.rs explains run0, runs_per_outer and span.
+//
+// Host constants: LEN, LINES_PER_WG, WG_SIZE, DEGREE, PERIODIC.
+
+#import grid
+
+struct ShiftParams {
+    lines: u32,
+    stride: u32,
+    groups_x: u32,
+    run0: u32,
+    runs_per_outer: u32,
+    span: u32,
+    table_div: u32,
+    table_len: u32,
+    scale: f32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+}
+
+@group(0) @binding(0) var<storage, read_write> data: array<f32>;
+@group(0) @binding(1) var<storage, read> table: array<f32>;
+@group(0) @binding(2) var<uniform> params: ShiftParams;
+
+const ELEMS: u32 = LEN * LINES_PER_WG;
+const POINTS: u32 = DEGREE + 1u;
+// Stencil of the interpolant at j0 + alpha: points j0 − LO .. j0 − LO + DEGREE.
+const LO: i32 = i32(DEGREE - 1u) / 2;
+
+var<workgroup> line_buf: array<f32, ELEMS>;
+var<workgroup> line_k: array<i32, LINES_PER_WG>;
+var<workgroup> line_w: array<f32, LINES_PER_WG * POINTS>;
+
+fn element_offset(line: u32, j: u32) -> u32 {
+    return (line / params.stride) * LEN * params.stride + (line % params.stride)
+        + j * params.stride;
+}
+
+// As in fft.wgsl: neighbouring invocations take neighbours in memory.
+fn block_coords(e: u32) -> vec2<u32> {
+    if (params.stride == 1u) {
+        return vec2<u32>(e / LEN, e % LEN);
+    }
+    return vec2<u32>(e % LINES_PER_WG, e / LINES_PER_WG);
+}
+
+fn line_origin(line: u32) -> u32 {
+    let g = params.run0 + line / params.stride;
+    return (g / params.runs_per_outer) * params.span
+        + (g % params.runs_per_outer) * params.stride + line % params.stride;
+}
+
+@compute @workgroup_size(WG_SIZE)
+fn shift_lines(@builtin(workgroup_id) wid: vec3<u32>,
+               @builtin(local_invocation_index) lid: u32) {
+    let first_line = linear_group(wid, params.groups_x) * LINES_PER_WG;
+    if (first_line >= params.lines) {
+        return;
+    }
+    for (var e = lid; e < ELEMS; e += WG_SIZE) {
+        let c = block_coords(e);
+        let line = first_line + c.x;
+        if (line < params.lines) {
+            line_buf[c.x * LEN + c.y] = data[element_offset(line, c.y)];
+        }
+    }
+    // The stencil of each line: j − s = (j − k) + alpha, alpha in [0, 1) (advect::split_shift).
+    for (var t = lid; t < LINES_PER_WG; t += WG_SIZE) {
+        let line = first_line + t;
+        if (line < params.lines) {
+            let s = params.scale
+                * table[(line_origin(line) / params.table_div) % params.table_len];
+            let fl = floor(s);
+            let beta = s - fl;
+            var k = i32(fl);
+            var alpha = 0.0;
+            if (beta > 0.0) {
+                k = k + 1;
+                alpha = 1.0 - beta;
+            }
+            line_k[t] = k;
+            for (var m = 0u; m < POINTS; m++) {
+                let xm = f32(i32(m) - LO);
+                var w = 1.0;
+                for (var l = 0u; l < POINTS; l++) {
+                    if (l != m) {
+                        let xl = f32(i32(l) - LO);
+                        w = w * (alpha - xl) / (xm - xl);
+                    }
+                }
+                line_w[t * POINTS + m] = w;
+            }
+        }
+    }
+    workgroupBarrier();
+
+    for (var e = lid; e < ELEMS; e += WG_SIZE) {
+        let c = block_coords(e);
+        let line = first_line + c.x;
+        if (line < params.lines) {
+            let start = i32(c.y) - line_k[c.x] - LO;
+            var acc = 0.0;
+            for (var m = 0u; m < POINTS; m++) {
+                let i = start + i32(m);
+                var v = 0.0;
+                if (PERIODIC == 1u) {
+                    v = line_buf[c.x * LEN + u32(((i % i32(LEN)) + i32(LEN)) % i32(LEN))];
+                } else if (i >= 0 && i < i32(LEN)) {
+                    v = line_buf[c.x * LEN + u32(i)];
+                }
+                acc = acc + line_w[c.x * POINTS + m] * v;
+            }
+            data[element_offset(line, c.y)] = acc;
+        }
+    }
+}
