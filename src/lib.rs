@@ -15,4 +15,6 @@ pub use backend::{Backend, FftDirection, FieldInfo, Stats};
 pub use field::Elem;
 pub mod config;
 pub mod demo;
+pub mod dispersion;
+pub mod output;
 pub mod poisson;
