@@ -1,5 +1,5 @@
 // Element-wise kernels on one chunk. Fields are flat f32 arrays with COMP components per element
-// (1 real, 2 complex); the operand x of axpy and mul has X_COMP components.
+// (1 real, 2 complex); the operand x of axpy, mul and convert has X_COMP components.
 //
 // Host constants: COMP, X_COMP, WG_SIZE.
 
@@ -75,5 +75,14 @@ fn mul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) l
     let i = element_index(wid, lid);
     if (i < params.n) {
         store_y(i, cmul(load_x(i), load_y(i)));
+    }
+}
+
+// y ← x between kinds: a real x gives im = 0, a complex x into a real y keeps the real part.
+@compute @workgroup_size(WG_SIZE)
+fn convert(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let i = element_index(wid, lid);
+    if (i < params.n) {
+        store_y(i, load_x(i));
     }
 }

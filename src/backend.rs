@@ -78,8 +78,15 @@ pub trait Backend {
     fn axpy(&self, a: Complex64, x: &Self::Field, y: &mut Self::Field) -> Result<()>;
     /// y ← x ⊙ y, element by element.
     fn mul(&self, x: &Self::Field, y: &mut Self::Field) -> Result<()>;
-    /// dst ← src.
+    /// dst ← src, for fields of the same shape. The kinds may differ: a real `src` into a
+    /// complex `dst` sets every imaginary part to 0, a complex `src` into a real `dst` keeps the
+    /// real parts. Between fields of one kind it is a plain copy.
     fn copy(&self, src: &Self::Field, dst: &mut Self::Field) -> Result<()>;
+    /// Copies the leading corner box of shape min(src.shape, dst.shape) (axis by axis) from
+    /// `src` into `dst`, leaving the rest of `dst` as it was: the zero-padding and extraction
+    /// steps of a free-space convolution. Both fields need the same number of axes and the same
+    /// kind.
+    fn copy_corner(&self, src: &Self::Field, dst: &mut Self::Field) -> Result<()>;
 
     /// Waits until all recorded work has finished (a no-op on the CPU).
     fn synchronize(&self) -> Result<()>;
@@ -125,4 +132,62 @@ pub(crate) fn check_fft_axes(field: &impl FieldInfo, axes: &[usize]) -> Result<(
         }
     }
     Ok(())
+}
+
+/// Checks the operands of `copy`: the same shape, any kinds.
+pub(crate) fn check_copy(src: &impl FieldInfo, dst: &impl FieldInfo) -> Result<()> {
+    if src.shape() != dst.shape() {
+        anyhow::bail!(
+            "copy: shapes differ, {:?} and {:?}",
+            src.shape(),
+            dst.shape()
+        );
+    }
+    Ok(())
+}
+
+/// The contiguous runs of a corner copy (see `Backend::copy_corner`): every run is `run_len`
+/// elements long and starts at the flat index `.0` of `src` and `.1` of `dst`. Trailing axes
+/// that `src`, `dst` and the corner share are merged into one run.
+pub(crate) struct CornerRuns {
+    pub run_len: usize,
+    pub starts: Vec<(usize, usize)>,
+}
+
+/// Checks the operands of `copy_corner` and lists its runs.
+pub(crate) fn corner_runs(src: &impl FieldInfo, dst: &impl FieldInfo) -> Result<CornerRuns> {
+    let (s, d) = (src.shape(), dst.shape());
+    if s.len() != d.len() {
+        anyhow::bail!("copy_corner: {} axes into {} axes", s.len(), d.len());
+    }
+    if src.elem() != dst.elem() {
+        anyhow::bail!(
+            "copy_corner: a {:?} src with a {:?} dst",
+            src.elem(),
+            dst.elem()
+        );
+    }
+    let corner: Vec<usize> = s.iter().zip(d).map(|(a, b)| *a.min(b)).collect();
+    // Axes after `j` are whole in both arrays, so a run covers axis j and everything after it.
+    let mut j = s.len() - 1;
+    while j > 0 && s[j] == d[j] {
+        j -= 1;
+    }
+    let run_len: usize = corner[j..].iter().product();
+    let s_strides = crate::field::strides_of(s);
+    let d_strides = crate::field::strides_of(d);
+    let outer: usize = corner[..j].iter().product();
+    let starts = (0..outer)
+        .map(|mut flat| {
+            let (mut a, mut b) = (0, 0);
+            for ax in (0..j).rev() {
+                let i = flat % corner[ax];
+                flat /= corner[ax];
+                a += i * s_strides[ax];
+                b += i * d_strides[ax];
+            }
+            (a, b)
+        })
+        .collect();
+    Ok(CornerRuns { run_len, starts })
 }

@@ -122,6 +122,144 @@ fn elementwise_kernels_match_cpu() {
     }
 }
 
+/// `n` values of the kind `elem`, all NaN: what a kernel did not write shows up.
+fn nan_field<B: Backend>(b: &B, shape: &[usize], elem: Elem) -> B::Field {
+    let n: usize = shape.iter().product();
+    let nan = f64::NAN;
+    upload(
+        b,
+        shape,
+        elem,
+        &vec![nan; n],
+        &vec![Complex64::new(nan, nan); n],
+    )
+}
+
+#[test]
+fn copy_between_kinds_matches_cpu() {
+    let cpu = CpuBackend::new();
+    for g in backends() {
+        for shape in SHAPES {
+            let n: usize = shape.iter().product();
+            let mut r = rng("copy between kinds");
+            let (xr, xz) = (random_real(&mut r, n), random_complex(&mut r, n));
+            for (ex, ey) in [(Elem::Real, Elem::Complex), (Elem::Complex, Elem::Real)] {
+                let gx = upload(&g, shape, ex, &xr, &xz);
+                let mut gy = nan_field(&g, shape, ey);
+                g.copy(&gx, &mut gy).unwrap();
+                let cx = upload(&cpu, shape, ex, &xr, &xz);
+                let mut cy = nan_field(&cpu, shape, ey);
+                cpu.copy(&cx, &mut cy).unwrap();
+                let c = download(&cpu, &cy);
+                // The CPU result itself: real parts kept, imaginary parts 0.
+                let expect: Vec<Complex64> = match ex {
+                    Elem::Real => xr.iter().map(|&x| Complex64::new(x, 0.0)).collect(),
+                    Elem::Complex => xz.iter().map(|z| Complex64::new(z.re, 0.0)).collect(),
+                };
+                assert_eq!(c, expect, "CPU copy {ex:?} into {ey:?}");
+                let err = rel_err(&download(&g, &gy), &c);
+                assert!(
+                    err < TOL,
+                    "copy {ex:?} into {ey:?} {shape:?} chunks {}: {err:.2e}",
+                    gy.layout.n_chunks
+                );
+            }
+            let x = g.zeros(shape, Elem::Real).unwrap();
+            let mut y = g.zeros(&[n + 1], Elem::Complex).unwrap();
+            assert!(g.copy(&x, &mut y).is_err(), "copy between shapes");
+        }
+    }
+}
+
+#[test]
+fn copy_corner_matches_cpu() {
+    let cpu = CpuBackend::new();
+    // With 256-byte chunks, rows of 40 and 50 elements are split inside (32-element chunks),
+    // at different places in the source and the destination.
+    let pairs: [(&[usize], &[usize]); 11] = [
+        (&[3, 40], &[3, 50]),
+        (&[3, 50], &[2, 45]),
+        (&[7, 5, 3], &[14, 10, 6]),
+        (&[14, 10, 6], &[7, 5, 3]),
+        (&[7, 5, 3], &[9, 4, 5]),
+        (&[7, 5, 3], &[7, 5, 3]),
+        (&[1000], &[2048]),
+        (&[2048], &[1000]),
+        (&[4, 4, 4, 4, 4, 4], &[8, 3, 4, 4, 4, 4]),
+        (&[16, 16, 16], &[32, 32, 32]),
+        (&[32, 32, 32], &[16, 16, 16]),
+    ];
+    for g in backends() {
+        for (src_shape, dst_shape) in pairs {
+            let ns: usize = src_shape.iter().product();
+            let nd: usize = dst_shape.iter().product();
+            let covered = src_shape.iter().zip(dst_shape).all(|(s, d)| s >= d);
+            let mut r = rng("copy_corner");
+            let (sr, sz) = (random_real(&mut r, ns), random_complex(&mut r, ns));
+            // A destination that the copy covers starts as NaN; one it covers in part starts
+            // as other random values, which the copy must leave in place.
+            let (dr, dz) = (random_real(&mut r, nd), random_complex(&mut r, nd));
+            for elem in [Elem::Real, Elem::Complex] {
+                let gs = upload(&g, src_shape, elem, &sr, &sz);
+                let cs = upload(&cpu, src_shape, elem, &sr, &sz);
+                let (mut gd, mut cd) = if covered {
+                    (
+                        nan_field(&g, dst_shape, elem),
+                        nan_field(&cpu, dst_shape, elem),
+                    )
+                } else {
+                    (
+                        upload(&g, dst_shape, elem, &dr, &dz),
+                        upload(&cpu, dst_shape, elem, &dr, &dz),
+                    )
+                };
+                g.copy_corner(&gs, &mut gd).unwrap();
+                cpu.copy_corner(&cs, &mut cd).unwrap();
+                let c = download(&cpu, &cd);
+                // The CPU result against a direct index-by-index copy.
+                let src_host = download(&cpu, &cs);
+                let mut expect = if covered {
+                    vec![Complex64::new(f64::NAN, 0.0); nd]
+                } else {
+                    download(&cpu, &upload(&cpu, dst_shape, elem, &dr, &dz))
+                };
+                let ss = hvp::field::strides_of(src_shape);
+                let ds = hvp::field::strides_of(dst_shape);
+                for (flat, e) in expect.iter_mut().enumerate() {
+                    let idx: Vec<usize> =
+                        (0..ds.len()).map(|a| flat / ds[a] % dst_shape[a]).collect();
+                    if idx.iter().zip(src_shape).all(|(i, n)| i < n) {
+                        *e = src_host[idx.iter().zip(&ss).map(|(i, s)| i * s).sum::<usize>()];
+                    }
+                }
+                assert!(
+                    rel_err(&c, &expect) == 0.0,
+                    "CPU copy_corner {src_shape:?} -> {dst_shape:?} {elem:?}"
+                );
+                let err = rel_err(&download(&g, &gd), &c);
+                assert!(
+                    err < TOL,
+                    "copy_corner {src_shape:?} -> {dst_shape:?} {elem:?} chunks {}/{}: {err:.2e}",
+                    gs.layout.n_chunks,
+                    gd.layout.n_chunks
+                );
+            }
+        }
+    }
+    let Some(g) = gpu(None) else { return };
+    let x = g.zeros(&[4, 4], Elem::Real).unwrap();
+    let mut y = g.zeros(&[4, 4], Elem::Complex).unwrap();
+    assert!(
+        g.copy_corner(&x, &mut y).is_err(),
+        "corner copy between kinds"
+    );
+    let mut z = g.zeros(&[4, 4, 1], Elem::Real).unwrap();
+    assert!(
+        g.copy_corner(&x, &mut z).is_err(),
+        "corner copy between ranks"
+    );
+}
+
 #[test]
 fn reductions_match_cpu() {
     let cpu = CpuBackend::new();

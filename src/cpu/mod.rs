@@ -10,7 +10,8 @@ use num_complex::Complex64;
 use rayon::prelude::*;
 
 use crate::backend::{
-    check_binary, check_fft_axes, check_real_scalar, Backend, FftDirection, FieldInfo, Stats,
+    check_binary, check_copy, check_fft_axes, check_real_scalar, corner_runs, Backend,
+    FftDirection, FieldInfo, Stats,
 };
 use crate::field::{check_shape, len_of, Elem};
 
@@ -248,16 +249,39 @@ impl Backend for CpuBackend {
     }
 
     fn copy(&self, src: &CpuField, dst: &mut CpuField) -> Result<()> {
-        check_binary(src, dst, "copy", false)?;
+        check_copy(src, dst)?;
         match (&src.data, &mut dst.data) {
-            (CpuData::Real(s), CpuData::Real(d)) => d
+            (CpuData::Real(s), CpuData::Real(d)) => {
+                d.par_iter_mut().zip(s).for_each(|(d, s)| *d = *s)
+            }
+            (CpuData::Complex(s), CpuData::Complex(d)) => {
+                d.par_iter_mut().zip(s).for_each(|(d, s)| *d = *s)
+            }
+            (CpuData::Real(s), CpuData::Complex(d)) => d
                 .par_iter_mut()
-                .zip(s.par_iter())
-                .for_each(|(d, s)| *d = *s),
-            (CpuData::Complex(s), CpuData::Complex(d)) => d
-                .par_iter_mut()
-                .zip(s.par_iter())
-                .for_each(|(d, s)| *d = *s),
+                .zip(s)
+                .for_each(|(d, s)| *d = Complex64::new(*s, 0.0)),
+            (CpuData::Complex(s), CpuData::Real(d)) => {
+                d.par_iter_mut().zip(s).for_each(|(d, s)| *d = s.re)
+            }
+        }
+        Ok(())
+    }
+
+    fn copy_corner(&self, src: &CpuField, dst: &mut CpuField) -> Result<()> {
+        let runs = corner_runs(src, dst)?;
+        let n = runs.run_len;
+        match (&src.data, &mut dst.data) {
+            (CpuData::Real(s), CpuData::Real(d)) => {
+                for &(a, b) in &runs.starts {
+                    d[b..b + n].copy_from_slice(&s[a..a + n]);
+                }
+            }
+            (CpuData::Complex(s), CpuData::Complex(d)) => {
+                for &(a, b) in &runs.starts {
+                    d[b..b + n].copy_from_slice(&s[a..a + n]);
+                }
+            }
             _ => unreachable!("checked above"),
         }
         Ok(())
