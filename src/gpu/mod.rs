@@ -19,7 +19,7 @@ use crate::backend::{
     check_binary, check_copy, check_fft_axes, check_real_scalar, corner_runs, Backend,
     FftDirection, FieldInfo, Stats,
 };
-use crate::field::{check_shape, ChunkLayout, Elem};
+use crate::field::{check_shape, strides_of, ChunkLayout, Elem};
 pub use context::{list_adapters, list_all_adapters, AdapterSummary, GpuContext, GpuOptions};
 use shaders::ShaderFile;
 use timer::PassTimer;
@@ -93,6 +93,18 @@ struct ElementwiseParams {
     _pad: [u32; 2],
     a: [f32; 2],
     _pad2: [f32; 2],
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct CornerParams {
+    total: u32,
+    groups_x: u32,
+    rank: u32,
+    _pad: u32,
+    extent: [u32; 8],
+    src_stride: [u32; 8],
+    dst_stride: [u32; 8],
 }
 
 #[repr(C)]
@@ -365,6 +377,40 @@ impl GpuBackend {
         Ok(())
     }
 
+    /// `copy_corner` between two single-chunk fields (checked by the caller) in one dispatch.
+    fn copy_corner_kernel(&self, src: &GpuField, dst: &GpuField) -> Result<()> {
+        let rank = src.shape.len();
+        let (s_strides, d_strides) = (strides_of(&src.shape), strides_of(&dst.shape));
+        let mut params = CornerParams {
+            total: 1,
+            groups_x: 0,
+            rank: rank as u32,
+            _pad: 0,
+            extent: [1; 8],
+            src_stride: [0; 8],
+            dst_stride: [0; 8],
+        };
+        for a in 0..rank {
+            params.extent[a] = src.shape[a].min(dst.shape[a]) as u32;
+            params.src_stride[a] = s_strides[a] as u32;
+            params.dst_stride[a] = d_strides[a] as u32;
+            params.total *= params.extent[a];
+        }
+        let constants = [("COMP", src.elem.components() as u32), ("WG_SIZE", WG_SIZE)];
+        let pipeline = self.pipeline(ShaderFile::Corner, "copy_corner", &constants)?;
+        let grid = dispatch_grid(
+            (params.total as u64).div_ceil(WG_SIZE as u64),
+            self.ctx.limits.max_compute_workgroups_per_dimension,
+        )?;
+        params.groups_x = grid.0;
+        let uniform = self.uniform(&params);
+        let bg = self.bind_group(&pipeline, &[&dst.chunks[0], &uniform, &src.chunks[0]]);
+        let mut encoder = self.ctx.encoder("copy_corner");
+        self.record_dispatch(&mut encoder, "copy_corner", &pipeline, &bg, grid);
+        self.ctx.queue.submit([encoder.finish()]);
+        Ok(())
+    }
+
     /// The scratch buffer for `purpose`, at least `bytes` long (filled with NaN first when
     /// `poison_scratch` is set).
     fn scratch(&self, purpose: &'static str, bytes: u64) -> Arc<wgpu::Buffer> {
@@ -590,6 +636,10 @@ impl Backend for GpuBackend {
 
     fn copy_corner(&self, src: &GpuField, dst: &mut GpuField) -> Result<()> {
         let runs = corner_runs(src, dst)?;
+        if src.chunks.len() == 1 && dst.chunks.len() == 1 {
+            // One dispatch instead of one buffer copy per run.
+            return self.copy_corner_kernel(src, dst);
+        }
         let e = src.elem_bytes();
         let mut encoder = self.ctx.encoder("copy_corner");
         for &(a, b) in &runs.starts {

@@ -12,15 +12,17 @@ pub enum ShaderFile {
     Reduce,
     Advect,
     Phase,
+    Corner,
 }
 
 impl ShaderFile {
-    pub const ALL: [ShaderFile; 5] = [
+    pub const ALL: [ShaderFile; 6] = [
         ShaderFile::Fft,
         ShaderFile::Elementwise,
         ShaderFile::Reduce,
         ShaderFile::Advect,
         ShaderFile::Phase,
+        ShaderFile::Corner,
     ];
 
     pub fn name(self) -> &'static str {
@@ -30,6 +32,7 @@ impl ShaderFile {
             ShaderFile::Reduce => "reduce.wgsl",
             ShaderFile::Advect => "advect.wgsl",
             ShaderFile::Phase => "phase.wgsl",
+            ShaderFile::Corner => "corner.wgsl",
         }
     }
 
@@ -40,6 +43,7 @@ impl ShaderFile {
             ShaderFile::Reduce => include_str!("../../shaders/reduce.wgsl"),
             ShaderFile::Advect => include_str!("../../shaders/advect.wgsl"),
             ShaderFile::Phase => include_str!("../../shaders/phase.wgsl"),
+            ShaderFile::Corner => include_str!("../../shaders/corner.wgsl"),
         }
     }
 
@@ -55,6 +59,7 @@ impl ShaderFile {
             ],
             ShaderFile::Elementwise => vec![("COMP", 2), ("X_COMP", 1), ("WG_SIZE", 256)],
             ShaderFile::Reduce => vec![("WG_SIZE", 256), ("ITEMS", 16)],
+            ShaderFile::Corner => vec![("COMP", 2), ("WG_SIZE", 256)],
             ShaderFile::Advect => vec![
                 ("LEN", 64),
                 ("LINES_PER_WG", 16),
