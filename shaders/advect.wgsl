@@ -110,16 +110,24 @@ fn shift_lines(@builtin(workgroup_id) wid: vec3<u32>,
         let line = first_line + c.x;
         if (line < params.lines) {
             let start = i32(c.y) - line_k[c.x] - LO;
-            var acc = 0.0;
+            var v: array<f32, POINTS>;
             for (var m = 0u; m < POINTS; m++) {
                 let i = start + i32(m);
-                var v = 0.0;
+                v[m] = 0.0;
                 if (PERIODIC == 1u) {
-                    v = line_buf[c.x * LEN + u32(((i % i32(LEN)) + i32(LEN)) % i32(LEN))];
+                    v[m] = line_buf[c.x * LEN + u32(((i % i32(LEN)) + i32(LEN)) % i32(LEN))];
                 } else if (i >= 0 && i < i32(LEN)) {
-                    v = line_buf[c.x * LEN + u32(i)];
+                    v[m] = line_buf[c.x * LEN + u32(i)];
                 }
-                acc = acc + line_w[c.x * POINTS + m] * v;
+            }
+            // Increment form around the stencil point LO (j0): f = f_j0 + Σ w_m (f_m − f_j0).
+            // Over a periodic line the increments sum to zero whatever the rounding of the
+            // weights, so the mass does not drift (Σ w_m = 1 holds only to f32 round-off, the
+            // same way for a whole line, and the plain form would drift every sweep).
+            let base = v[u32(LO)];
+            var acc = base;
+            for (var m = 0u; m < POINTS; m++) {
+                acc = acc + line_w[c.x * POINTS + m] * (v[m] - base);
             }
             data[element_offset(line, c.y)] = acc;
         }

@@ -67,16 +67,25 @@ pub fn time_op<B: Backend>(
     Ok((best, reps))
 }
 
-/// Copy bandwidth (read + write bytes per second) for a complex array of `shape`.
-pub fn copy_bandwidth<B: Backend>(backend: &B, shape: &[usize], budget: f64) -> Result<f64> {
-    let mut src = backend.zeros(shape, Elem::Complex)?;
-    let mut dst = backend.zeros(shape, Elem::Complex)?;
+/// Copy bandwidth (read + write bytes per second) for an array of `shape` and `elem`.
+pub fn copy_bandwidth<B: Backend>(
+    backend: &B,
+    shape: &[usize],
+    elem: Elem,
+    budget: f64,
+) -> Result<f64> {
+    let mut src = backend.zeros(shape, elem)?;
+    let mut dst = backend.zeros(shape, elem)?;
     // Write both first: never-touched memory can read as the shared zero page and make a copy
     // look many times faster than memory is.
-    backend.fill(&mut src, Complex64::new(1.0, 0.5))?;
+    let one = match elem {
+        Elem::Real => Complex64::new(1.0, 0.0),
+        Elem::Complex => Complex64::new(1.0, 0.5),
+    };
+    backend.fill(&mut src, one)?;
     backend.fill(&mut dst, Complex64::new(0.0, 0.0))?;
     let (secs, _) = time_op(backend, budget, || backend.copy(&src, &mut dst))?;
-    let bytes = 2.0 * src.len() as f64 * 2.0 * backend.real_bytes() as f64;
+    let bytes = 2.0 * src.len() as f64 * elem.components() as f64 * backend.real_bytes() as f64;
     Ok(bytes / secs)
 }
 
@@ -107,7 +116,7 @@ pub fn fft_case<B: Backend>(
     let bytes = 2.0 * n as f64 * complex_bytes as f64 * axes.len() as f64;
     let fft_bw = bytes / seconds;
     drop(field);
-    let copy_bw = copy_bandwidth(backend, shape, budget)?;
+    let copy_bw = copy_bandwidth(backend, shape, Elem::Complex, budget)?;
     Ok(FftCase {
         case: case.to_string(),
         backend: label.to_string(),
@@ -167,6 +176,153 @@ pub fn print_fft_table(cases: &[FftCase]) {
             c.fft_gb_per_s,
             c.copy_gb_per_s,
             c.ratio
+        );
+    }
+}
+
+/// One measured Vlasov case: Strang steps and single sweeps against the copy roofline.
+#[derive(Clone, Debug, Serialize)]
+pub struct VlasovCase {
+    pub backend: String,
+    pub dim: usize,
+    pub nx: usize,
+    pub np: usize,
+    pub cells: usize,
+    /// Seconds per Strang step (3d sweeps, the density sum and the Poisson solve).
+    pub seconds_per_step: f64,
+    pub cell_updates_per_s: f64,
+    /// Bytes per cell and step if every sweep reads and writes each cell once:
+    /// 3d sweeps × 2 × (bytes of one real); 72 for f32 in 3D (DESIGN.md section 7).
+    pub bytes_per_cell_step: usize,
+    /// Copy bandwidth (read + write) of an array of the same cells, same run.
+    pub copy_gb_per_s: f64,
+    /// copy bandwidth / bytes_per_cell_step: the cell updates per second a step would reach
+    /// at copy speed.
+    pub roofline_cell_updates_per_s: f64,
+    /// cell_updates_per_s / roofline_cell_updates_per_s.
+    pub ratio: f64,
+    /// One sweep along x_0 (the most strided axis) and along the last momentum axis
+    /// (contiguous), each as a fraction of the copy bandwidth.
+    pub sweep_ratio_x0: f64,
+    pub sweep_ratio_p_last: f64,
+}
+
+/// Measures the Vlasov step of a weak Landau state on a dim-D grid of nx, np points per axis.
+pub fn vlasov_case<B: Backend + crate::advect::Advection>(
+    backend: &B,
+    label: &str,
+    dim: usize,
+    nx: usize,
+    np: usize,
+    budget: f64,
+) -> Result<VlasovCase> {
+    use crate::advect::{LineBoundary, LineShift};
+    use crate::vlasov::{init::Initial, GridConfig, Numerics, PhaseGrid, Physics, Vlasov};
+    let physics = Physics {
+        dim,
+        mass: 1.0,
+        kappa: 1.0,
+        gamma: 1.0,
+        boundary: crate::poisson::Boundary::Periodic,
+    };
+    let grid_cfg = GridConfig {
+        nx,
+        np,
+        length: 4.0 * std::f64::consts::PI,
+        p_max: 6.0,
+    };
+    let grid = PhaseGrid::new(dim, &grid_cfg, physics.boundary)?;
+    let mut solver = Vlasov::new(backend, &physics, &grid_cfg, &Numerics::default())?;
+    let init = Initial::Landau {
+        alpha: 0.01,
+        k: 0.5,
+        thermal: 1.0,
+    };
+    solver.set_f(backend, &init.sample(&grid, &physics))?;
+    let dt = 0.1;
+    let (seconds, _) = time_op(backend, budget, || solver.step(backend, dt))?;
+    let cells = grid.cells();
+    let shape = grid.shape();
+    let sweep_bytes = 2.0 * cells as f64 * backend.real_bytes() as f64;
+    let mut table = backend.zeros(&[np], Elem::Real)?;
+    backend.upload_real(&mut table, &vec![0.37; np])?;
+    let mut sweep = |axis: usize, div: usize| -> Result<f64> {
+        let shift = LineShift {
+            axis,
+            degree: solver.numerics.degree,
+            boundary: LineBoundary::Periodic,
+            scale: 1.0,
+            table_div: div,
+        };
+        let (s, _) = time_op(backend, budget / 2.0, || {
+            backend.shift_lines(&mut solver.f, &table, &shift)
+        })?;
+        Ok(sweep_bytes / s)
+    };
+    let strides = crate::field::strides_of(&shape);
+    let sweep_x0 = sweep(0, strides[dim])?;
+    // Along the last momentum axis, a table over the first momentum axis (constant on lines
+    // for dim > 1); in 1D the table over x.
+    let sweep_last = if dim > 1 { sweep(2 * dim - 1, strides[dim])? } else { f64::NAN };
+    drop(solver);
+    let copy = copy_bandwidth(backend, &shape, Elem::Real, budget)?;
+    let bytes_per_cell_step = 3 * dim * 2 * backend.real_bytes();
+    let rate = cells as f64 / seconds;
+    let roofline = copy / bytes_per_cell_step as f64;
+    Ok(VlasovCase {
+        backend: label.to_string(),
+        dim,
+        nx,
+        np,
+        cells,
+        seconds_per_step: seconds,
+        cell_updates_per_s: rate,
+        bytes_per_cell_step,
+        copy_gb_per_s: copy * 1e-9,
+        roofline_cell_updates_per_s: roofline,
+        ratio: rate / roofline,
+        sweep_ratio_x0: sweep_x0 / copy,
+        sweep_ratio_p_last: sweep_last / copy,
+    })
+}
+
+/// The Vlasov cases of `hvp bench vlasov` whose f32 phase space fits `max_bytes`.
+pub fn vlasov_cases(max_bytes: u64) -> Vec<(usize, usize, usize)> {
+    let all = [
+        (1, 256, 1024),
+        (1, 1024, 4096),
+        (2, 32, 64),
+        (2, 64, 128),
+        (3, 16, 16),
+        (3, 16, 32),
+        (3, 32, 32),
+    ];
+    all.into_iter()
+        .filter(|&(d, nx, np)| ((nx * np) as u64).pow(d as u32) * 4 <= max_bytes)
+        .collect()
+}
+
+pub fn print_vlasov_table(cases: &[VlasovCase]) {
+    println!(
+        "{:<8} {:>3} {:>5} {:>5} {:>11} {:>10} {:>13} {:>10} {:>13} {:>7} {:>9} {:>9}",
+        "backend", "d", "nx", "np", "cells", "ms/step", "cells/s", "copy GB/s", "roofline/s",
+        "ratio", "sweep x0", "sweep p"
+    );
+    for c in cases {
+        println!(
+            "{:<8} {:>3} {:>5} {:>5} {:>11} {:>10.3} {:>13.3e} {:>10.2} {:>13.3e} {:>7.3} {:>9.3} {:>9.3}",
+            c.backend,
+            c.dim,
+            c.nx,
+            c.np,
+            c.cells,
+            c.seconds_per_step * 1e3,
+            c.cell_updates_per_s,
+            c.copy_gb_per_s,
+            c.roofline_cell_updates_per_s,
+            c.ratio,
+            c.sweep_ratio_x0,
+            c.sweep_ratio_p_last
         );
     }
 }

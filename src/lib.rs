@@ -18,3 +18,4 @@ pub mod demo;
 pub mod dispersion;
 pub mod output;
 pub mod poisson;
+pub mod vlasov;

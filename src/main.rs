@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use hvp::bench::{self, FftCase};
 use hvp::cpu::CpuBackend;
 use hvp::gpu::{self, AdapterSummary, GpuBackend, GpuOptions};
-use hvp::{config, demo, Backend};
+use hvp::{config, demo, vlasov, Backend};
 
 #[derive(Parser)]
 #[command(
@@ -75,6 +75,19 @@ enum BenchCommand {
         #[arg(long, default_value_t = 0.5)]
         seconds: f64,
     },
+    /// Vlasov cell updates per second (Strang steps) for d = 1, 2, 3 against the copy
+    /// roofline (every sweep reading and writing each cell once).
+    Vlasov {
+        /// Write the results as JSON here.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Largest f32 phase space in MiB (32^6 needs 4096).
+        #[arg(long, default_value_t = 256)]
+        max_mib: u64,
+        /// Seconds of timing per case and backend.
+        #[arg(long, default_value_t = 1.0)]
+        seconds: f64,
+    },
 }
 
 // One of these lives per process; the size difference does not matter.
@@ -92,6 +105,26 @@ macro_rules! with_backend {
             AnyBackend::Cpu($b) => $body,
         }
     };
+}
+
+impl AnyBackend {
+    /// What a run's plan is checked against.
+    fn limits(&self) -> vlasov::job::Limits {
+        match self {
+            AnyBackend::Gpu(g) => vlasov::job::Limits {
+                device: g.describe(),
+                real_bytes: g.real_bytes(),
+                chunk_bytes: Some(g.max_chunk_len() as u64 * g.real_bytes() as u64),
+                max_line: Some(g.max_shift_len()),
+            },
+            AnyBackend::Cpu(c) => vlasov::job::Limits {
+                device: c.describe(),
+                real_bytes: c.real_bytes(),
+                chunk_bytes: None,
+                max_line: None,
+            },
+        }
+    }
 }
 
 impl Cli {
@@ -145,6 +178,11 @@ fn run(cli: &Cli) -> Result<()> {
                 max_mib,
                 seconds,
             } => bench_fft(cli, out.as_deref(), *max_mib, *seconds),
+            BenchCommand::Vlasov {
+                out,
+                max_mib,
+                seconds,
+            } => bench_vlasov(cli, out.as_deref(), *max_mib, *seconds),
         },
     }
 }
@@ -199,11 +237,19 @@ fn run_config(cli: &Cli, path: &Path, out: Option<&Path>, sets: &[String]) -> Re
             let backend = cli.open_backend()?;
             with_backend!(&backend, b => demo::run(b, cfg, &out).map(|_| ()))
         }
-        other => bail!("unknown job kind {other:?} (known: poisson-demo)"),
+        "vlasov" => {
+            let job: vlasov::job::VlasovJob = config::job(&table)?;
+            let backend = cli.open_backend()?;
+            let limits = backend.limits();
+            with_backend!(&backend, b => vlasov::job::run(b, limits, job, &out, false).map(|_| ()))
+        }
+        other => bail!("unknown job kind {other:?} (known: poisson-demo, vlasov)"),
     }
 }
 
-fn bench_fft(cli: &Cli, out: Option<&Path>, max_mib: u64, seconds: f64) -> Result<()> {
+/// The backends a benchmark compares: the GPU (unless the CPU alone was asked for) and the CPU
+/// (unless the GPU alone was asked for).
+fn bench_backends(cli: &Cli) -> Result<Vec<AnyBackend>> {
     let mut backends = Vec::new();
     if let Some(g) = cli.gpu_if_wanted("benchmarking the CPU backend only")? {
         backends.push(AnyBackend::Gpu(g));
@@ -211,6 +257,45 @@ fn bench_fft(cli: &Cli, out: Option<&Path>, max_mib: u64, seconds: f64) -> Resul
     if cli.backend != Some(BackendChoice::Gpu) {
         backends.push(AnyBackend::Cpu(CpuBackend::new()));
     }
+    Ok(backends)
+}
+
+fn bench_vlasov(cli: &Cli, out: Option<&Path>, max_mib: u64, seconds: f64) -> Result<()> {
+    let backends = bench_backends(cli)?;
+    let mut results = Vec::new();
+    let mut devices = Vec::new();
+    for any in &backends {
+        let label = match any {
+            AnyBackend::Gpu(_) => "gpu",
+            AnyBackend::Cpu(_) => "cpu",
+        };
+        devices.push(with_backend!(any, b => b.describe()));
+        for (d, nx, np) in bench::vlasov_cases(max_mib << 20) {
+            eprintln!("bench vlasov: {label} d = {d}, nx = {nx}, np = {np} ...");
+            results.push(with_backend!(any, b => bench::vlasov_case(b, label, d, nx, np, seconds))?);
+        }
+    }
+    for d in &devices {
+        println!("# {d}");
+    }
+    bench::print_vlasov_table(&results);
+    if let Some(path) = out {
+        let doc = serde_json::json!({
+            "benchmark": "vlasov",
+            "hvp_version": env!("CARGO_PKG_VERSION"),
+            "devices": devices,
+            "bytes_counted": "per Strang step: 3d sweeps, each reading and writing every cell once (72 B/cell for f32 in 3D); copy: read + write of an array of the same cells",
+            "cases": results,
+        });
+        std::fs::write(path, serde_json::to_string_pretty(&doc)? + "\n")
+            .with_context(|| format!("writing {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+fn bench_fft(cli: &Cli, out: Option<&Path>, max_mib: u64, seconds: f64) -> Result<()> {
+    let backends = bench_backends(cli)?;
     // One list of cases for both backends, sized from the GPU's limits when there is one, so
     // that the rows compare like with like.
     let (mut limit, mut max_line) = (max_mib << 20, 4096);

@@ -39,17 +39,18 @@ pub fn shift_line(
     let (k, alpha) = split_shift(s);
     lagrange_weights(degree, alpha, w);
     let lo = (degree as i64 - 1) / 2;
+    let value = |i: i64| match boundary {
+        LineBoundary::Periodic => old[i.rem_euclid(n) as usize],
+        LineBoundary::Zero if (0..n).contains(&i) => old[i as usize],
+        LineBoundary::Zero => 0.0,
+    };
     for (j, out) in new.iter_mut().enumerate() {
         let start = j as i64 - k - lo;
-        let mut acc = 0.0;
+        // Increment form, as in advect.wgsl: mass is kept whatever the rounding of the weights.
+        let base = value(start + lo);
+        let mut acc = base;
         for (m, wm) in w[..=degree].iter().enumerate() {
-            let i = start + m as i64;
-            let v = match boundary {
-                LineBoundary::Periodic => old[i.rem_euclid(n) as usize],
-                LineBoundary::Zero if (0..n).contains(&i) => old[i as usize],
-                LineBoundary::Zero => 0.0,
-            };
-            acc += wm * v;
+            acc += wm * (value(start + m as i64) - base);
         }
         *out = acc;
     }

@@ -1,0 +1,392 @@
+//! `kind = "vlasov"`: a Vlasov–Poisson run from a TOML config, with a plan printed first,
+//! progress while it runs, and the documented outputs (README "Output formats"):
+//!
+//! - DIR/diagnostics.csv: one row per output time, columns of `Diagnostics::columns`;
+//! - DIR/norms.csv (when requested): t, velocity moments M_m and Sobolev norms H^s_m;
+//! - DIR/slices/f_NNNNNN.npy: the (x_0, p_0) slice of f through the box centre, float64,
+//!   shape (nx, np), at the configured cadence; DIR/slices/times.csv lists their times;
+//! - DIR/field_energy.png and DIR/phase_slice.png;
+//! - DIR/run.json: the config as run, version, backend, timings.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+use super::diagnostics::{measure, Diagnostics};
+use super::init::Initial;
+use super::norms::{sobolev_norms, velocity_moment};
+use super::{GridConfig, Numerics, PhaseGrid, Physics, Vlasov};
+use crate::advect::Advection;
+use crate::backend::Backend;
+use crate::output::{plot_heatmap, plot_lines, write_npy_f64, CsvWriter};
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct VlasovJob {
+    /// Free text: what the run shows.
+    #[serde(default)]
+    pub description: Option<String>,
+    pub physics: Physics,
+    pub grid: GridConfig,
+    pub time: TimeConfig,
+    #[serde(default)]
+    pub numerics: Numerics,
+    pub initial: Initial,
+    #[serde(default)]
+    pub diagnostics: ExtraDiagnostics,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeConfig {
+    /// Time step τ.
+    pub dt: f64,
+    /// Final time (a whole number of steps).
+    pub t_end: f64,
+    /// Time between rows of diagnostics.csv (a whole number of steps).
+    pub output_every: f64,
+    /// Time between phase-space slices (default: only the first and the last time).
+    #[serde(default)]
+    pub slice_every: Option<f64>,
+}
+
+/// Diagnostics on request: they download f to the host at each output time.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtraDiagnostics {
+    /// Orders m of the velocity moments M_m (paper eq. 1.8).
+    #[serde(default)]
+    pub moments: Vec<f64>,
+    /// Orders s of the weighted Sobolev norms ‖f‖_(H^s_m).
+    #[serde(default)]
+    pub sobolev: Vec<usize>,
+    /// The weight power m of H^s_m (the paper uses 4).
+    #[serde(default = "four")]
+    pub sobolev_weight: i32,
+}
+
+fn four() -> i32 {
+    4
+}
+
+/// What the plan checks a run against, from the backend that will run it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Limits {
+    pub device: String,
+    /// Bytes of one stored real number.
+    pub real_bytes: usize,
+    /// Largest chunk of a real field, in bytes (None: one array).
+    pub chunk_bytes: Option<u64>,
+    /// Longest line the shift kernel takes (None: any).
+    pub max_line: Option<usize>,
+}
+
+/// The schedule of a run, from the time settings.
+#[derive(Clone, Debug, Serialize)]
+pub struct Schedule {
+    pub steps: usize,
+    pub output_every: usize,
+    pub slice_every: usize,
+}
+
+fn whole_steps(value: f64, dt: f64, what: &str) -> Result<usize> {
+    let n = (value / dt).round();
+    if !(value > 0.0) || n < 1.0 || ((n * dt - value).abs() > 1e-9 * value.abs().max(1.0)) {
+        bail!("time.{what} = {value} is not a positive whole number of steps of dt = {dt}");
+    }
+    Ok(n as usize)
+}
+
+impl VlasovJob {
+    pub fn schedule(&self) -> Result<Schedule> {
+        let t = &self.time;
+        if !(t.dt > 0.0 && t.dt.is_finite()) {
+            bail!("time.dt = {} must be a positive number", t.dt);
+        }
+        let steps = whole_steps(t.t_end, t.dt, "t_end")?;
+        let output_every = whole_steps(t.output_every, t.dt, "output_every")?;
+        let slice_every = match t.slice_every {
+            Some(s) => whole_steps(s, t.dt, "slice_every")?,
+            None => steps,
+        };
+        Ok(Schedule {
+            steps,
+            output_every,
+            slice_every,
+        })
+    }
+
+    /// Prints the plan and refuses runs that cannot work, saying why.
+    pub fn plan(&self, limits: &Limits) -> Result<(PhaseGrid, Schedule)> {
+        let grid = PhaseGrid::new(self.physics.dim, &self.grid, self.physics.boundary)?;
+        self.initial.validate(&self.physics)?;
+        let schedule = self.schedule()?;
+        let d = grid.dim;
+        let cells = grid.cells();
+        let f_bytes = cells as u64 * limits.real_bytes as u64;
+        let x_bytes = grid.nx.pow(d as u32) as u64 * limits.real_bytes as u64 * (10 + 2 * d as u64);
+        let chunks = limits.chunk_bytes.map_or(1, |c| f_bytes.div_ceil(c.max(1)));
+        let scratch = limits.chunk_bytes.unwrap_or(0).min(f_bytes) * 2;
+        let host_bytes = cells as u64 * 8 * 2;
+        println!("plan: {}", limits.device);
+        println!(
+            "  phase space {}D{}V: {} × {} points ({} cells), x in [{}, {}), p in [{}, {})",
+            d,
+            d,
+            grid.nx,
+            grid.np,
+            cells,
+            grid.x_min,
+            grid.x_min + grid.length,
+            -grid.p_max,
+            grid.p_max
+        );
+        println!(
+            "  memory: f {} in {} chunk(s), fields {}, scratch ≤ {}; host {} while loading",
+            human(f_bytes),
+            chunks,
+            human(x_bytes),
+            human(scratch),
+            human(host_bytes)
+        );
+        println!(
+            "  steps: {} of dt = {} to t = {} ({} splitting, Lagrange degree {}), {} output rows",
+            schedule.steps,
+            self.time.dt,
+            self.time.t_end,
+            match self.numerics.splitting {
+                super::Splitting::Strang => "Strang",
+                super::Splitting::FourthOrder => "fourth-order",
+            },
+            self.numerics.degree,
+            schedule.steps / schedule.output_every + 1
+        );
+        if cells > u32::MAX as usize {
+            bail!("{cells} cells exceed the 2^32 the kernels index; use a smaller grid");
+        }
+        if let Some(max) = limits.max_line {
+            let longest = grid.nx.max(grid.np);
+            if longest > max {
+                bail!("lines of {longest} points exceed the {max} the shift kernel holds in workgroup memory on {}; use at most {max} points per axis or --backend cpu", limits.device);
+            }
+        }
+        if let Some(avail) = host_available_bytes() {
+            if host_bytes > avail {
+                bail!(
+                    "loading the initial state needs {} of host memory, {} is available",
+                    human(host_bytes),
+                    human(avail)
+                );
+            }
+        }
+        let needs_host = !self.diagnostics.moments.is_empty() || !self.diagnostics.sobolev.is_empty();
+        if needs_host && cells > 1 << 26 {
+            bail!("diagnostics.moments / sobolev download f at every output; {cells} cells is too many (at most 2^26)");
+        }
+        if self.diagnostics.sobolev.iter().any(|&s| s > 6) {
+            bail!("diagnostics.sobolev: orders up to 6 are supported");
+        }
+        Ok((grid, schedule))
+    }
+}
+
+fn human(bytes: u64) -> String {
+    let b = bytes as f64;
+    if b >= (1u64 << 30) as f64 {
+        format!("{:.2} GiB", b / (1u64 << 30) as f64)
+    } else if b >= (1u64 << 20) as f64 {
+        format!("{:.1} MiB", b / (1u64 << 20) as f64)
+    } else {
+        format!("{:.1} KiB", b / 1024.0)
+    }
+}
+
+fn host_available_bytes() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// What a run returns (and writes into run.json).
+#[derive(Clone, Debug, Serialize)]
+pub struct RunSummary {
+    pub version: &'static str,
+    pub backend: String,
+    pub limits: Limits,
+    pub config: VlasovJob,
+    pub steps: usize,
+    pub cells: usize,
+    pub seconds_total: f64,
+    pub seconds_stepping: f64,
+    /// Cell updates per second: cells × steps / stepping seconds.
+    pub cell_updates_per_second: f64,
+    pub first: Vec<f64>,
+    pub last: Vec<f64>,
+    pub columns: Vec<String>,
+}
+
+/// The (x_0, p_0) slice through the box centre (other position indices nx/2, other momentum
+/// indices np/2), shape (nx, np).
+fn centre_slice(grid: &PhaseGrid, f: &[f64]) -> Vec<f64> {
+    let d = grid.dim;
+    let shape = grid.shape();
+    let strides = crate::field::strides_of(&shape);
+    let mut base = 0;
+    for a in 1..d {
+        base += grid.nx / 2 * strides[a];
+    }
+    for a in d + 1..2 * d {
+        base += grid.np / 2 * strides[a];
+    }
+    let mut out = Vec::with_capacity(grid.nx * grid.np);
+    for i in 0..grid.nx {
+        for k in 0..grid.np {
+            out.push(f[base + i * strides[0] + k * strides[d]]);
+        }
+    }
+    out
+}
+
+/// Runs the job on `backend`, writing into `out`.
+pub fn run<B: Backend + Advection>(
+    backend: &B,
+    limits: Limits,
+    job: VlasovJob,
+    out: &Path,
+    quiet: bool,
+) -> Result<(RunSummary, Vec<Diagnostics>)> {
+    let started = Instant::now();
+    let (grid, schedule) = job.plan(&limits)?;
+    std::fs::create_dir_all(out.join("slices"))
+        .with_context(|| format!("creating the output folder {}", out.display()))?;
+    let mut solver = Vlasov::new(backend, &job.physics, &job.grid, &job.numerics)?;
+    let f0 = job.initial.sample(&grid, &job.physics);
+    solver.set_f(backend, &f0)?;
+    drop(f0);
+
+    let d = grid.dim;
+    let columns = Diagnostics::columns(d);
+    let mut csv = CsvWriter::create(out.join("diagnostics.csv"), &columns)?;
+    let extra = &job.diagnostics;
+    let mut norms_csv = if extra.moments.is_empty() && extra.sobolev.is_empty() {
+        None
+    } else {
+        let mut cols = vec!["t".to_string()];
+        cols.extend(extra.moments.iter().map(|m| format!("moment_{m}")));
+        cols.extend(extra.sobolev.iter().map(|s| format!("sobolev_h{s}_{}", extra.sobolev_weight)));
+        Some(CsvWriter::create(out.join("norms.csv"), &cols)?)
+    };
+    let mut slice_times = CsvWriter::create(out.join("slices/times.csv"), &["index".into(), "t".into()])?;
+    let mut history: Vec<Diagnostics> = Vec::new();
+    let mut last_slice = Vec::new();
+    let mut slice_index = 0usize;
+
+    let mut record = |solver: &mut Vlasov<B>, step: usize, history: &mut Vec<Diagnostics>| -> Result<()> {
+        let initial_mass = history.first().map(|h| h.mass);
+        let diag = measure(solver, backend, initial_mass)?;
+        csv.row(&diag.row())?;
+        let want_slice = step % schedule.slice_every == 0 || step == schedule.steps;
+        if want_slice || norms_csv.is_some() {
+            let f = backend.download_real(&solver.f)?;
+            if let Some(norms) = norms_csv.as_mut() {
+                let mut row = vec![diag.t];
+                row.extend(extra.moments.iter().map(|&m| velocity_moment(&grid, job.physics.mass, &f, m)));
+                row.extend(sobolev_norms(&grid, &f, &extra.sobolev, extra.sobolev_weight)?);
+                norms.row(&row)?;
+            }
+            if want_slice {
+                last_slice = centre_slice(&grid, &f);
+                write_npy_f64(out.join(format!("slices/f_{slice_index:06}.npy")), &[grid.nx, grid.np], &last_slice)?;
+                slice_times.row(&[slice_index as f64, diag.t])?;
+                slice_index += 1;
+            }
+        }
+        history.push(diag);
+        Ok(())
+    };
+    record(&mut solver, 0, &mut history)?;
+
+    let bar = if quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new(schedule.steps as u64)
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} steps, t = {msg}, ETA {eta}",
+        )
+        .unwrap(),
+    );
+    let cells = grid.cells();
+    let mut stepping = 0.0;
+    // Without a terminal the bar is hidden: a line about every 5% of the run instead.
+    let print_every = (schedule.steps / 20).max(1);
+    let mut last_print = 0;
+    for step in 1..=schedule.steps {
+        let t0 = Instant::now();
+        solver.step(backend, job.time.dt)?;
+        if step % schedule.output_every == 0 || step == schedule.steps {
+            backend.synchronize()?;
+            stepping += t0.elapsed().as_secs_f64();
+            record(&mut solver, step, &mut history)?;
+            let rate = cells as f64 * step as f64 / stepping.max(1e-12);
+            let last = history.last().unwrap();
+            bar.set_message(format!("{:.4}, {:.3e} cell updates/s", last.t, rate));
+            if bar.is_hidden() && !quiet && (step - last_print >= print_every || step == schedule.steps) {
+                last_print = step;
+                println!(
+                    "  step {step}/{}: t = {:.4}, mass {:.9e}, field energy {:.4e}, {:.3e} cell updates/s",
+                    schedule.steps, last.t, last.mass, last.field_energy, rate
+                );
+            }
+        } else {
+            stepping += t0.elapsed().as_secs_f64();
+        }
+        bar.set_position(step as u64);
+    }
+    backend.synchronize()?;
+    bar.finish_and_clear();
+
+    let t: Vec<f64> = history.iter().map(|h| h.t).collect();
+    let fe: Vec<f64> = history.iter().map(|h| h.field_energy).collect();
+    plot_lines(out.join("field_energy.png"), "field energy ½∫|∇U|²", "t", "field energy", &[("", &t, &fe)], true)?;
+    plot_heatmap(
+        out.join("phase_slice.png"),
+        &format!("f(x, p) at t = {:.3}", solver.time),
+        "x",
+        "p",
+        (grid.x_min, grid.x_min + grid.length),
+        (-grid.p_max, grid.p_max),
+        grid.nx,
+        grid.np,
+        &last_slice,
+    )?;
+
+    let summary = RunSummary {
+        version: env!("CARGO_PKG_VERSION"),
+        backend: backend.describe(),
+        limits,
+        config: job,
+        steps: schedule.steps,
+        cells,
+        seconds_total: started.elapsed().as_secs_f64(),
+        seconds_stepping: stepping,
+        cell_updates_per_second: cells as f64 * schedule.steps as f64 / stepping.max(1e-12),
+        first: history.first().unwrap().row(),
+        last: history.last().unwrap().row(),
+        columns,
+    };
+    std::fs::write(out.join("run.json"), serde_json::to_string_pretty(&summary)? + "\n")?;
+    if !quiet {
+        let (a, b) = (history.first().unwrap(), history.last().unwrap());
+        println!(
+            "done: {} steps in {:.2} s ({:.3e} cell updates/s); mass {:.9e} → {:.9e}, total energy {:.6e} → {:.6e}",
+            schedule.steps, summary.seconds_stepping, summary.cell_updates_per_second, a.mass, b.mass, a.total, b.total
+        );
+        println!("wrote {}", out.display());
+    }
+    Ok((summary, history))
+}
