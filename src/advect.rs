@@ -69,8 +69,12 @@ pub const MAX_DEGREE: usize = 15;
 
 pub trait Advection: Backend {
     /// Shifts every line along `shift.axis` of the real field `f` in place (see `LineShift`).
-    fn shift_lines(&self, f: &mut Self::Field, table: &Self::Field, shift: &LineShift)
-        -> Result<()>;
+    fn shift_lines(
+        &self,
+        f: &mut Self::Field,
+        table: &Self::Field,
+        shift: &LineShift,
+    ) -> Result<()>;
 
     /// out[i] = scale · Σ_(j < inner) f[i·inner + j], with `inner` = f.len() / out.len().
     fn sum_inner(&self, f: &Self::Field, out: &mut Self::Field, scale: f64) -> Result<()>;
@@ -90,9 +94,13 @@ pub(crate) fn check_shift(
     }
     let shape = f.shape();
     if shift.axis >= shape.len() {
-        bail!("shift along axis {} of a {}-axis array", shift.axis, shape.len());
+        bail!(
+            "shift along axis {} of a {}-axis array",
+            shift.axis,
+            shape.len()
+        );
     }
-    if shift.degree % 2 == 0 || shift.degree > MAX_DEGREE {
+    if shift.degree.is_multiple_of(2) || shift.degree > MAX_DEGREE {
         bail!(
             "interpolation degree {} (odd degrees 1 to {MAX_DEGREE} are supported)",
             shift.degree
@@ -117,8 +125,7 @@ pub(crate) fn check_shift(
     let stride = crate::field::strides_of(shape)[shift.axis];
     let span = stride * shape[shift.axis];
     let period = shift.table_div * table.len();
-    let constant_on_lines =
-        shift.table_div.is_multiple_of(span) || stride.is_multiple_of(period);
+    let constant_on_lines = shift.table_div.is_multiple_of(span) || stride.is_multiple_of(period);
     if !constant_on_lines {
         bail!(
             "shift table (divisor {}, {} entries) varies along axis {}",
@@ -152,7 +159,10 @@ pub(crate) fn check_momenta(f: &impl FieldInfo, m: &MomentumAxes) -> Result<usiz
         bail!("phase-space sums need a real field");
     }
     if d == 0 || d > 3 || m.p_min.len() != d || m.dp.len() != d || f.shape().len() < d {
-        bail!("momentum axes {m:?} do not fit a field of shape {:?}", f.shape());
+        bail!(
+            "momentum axes {m:?} do not fit a field of shape {:?}",
+            f.shape()
+        );
     }
     if f.shape()[f.shape().len() - d..] != m.n[..] {
         bail!(
@@ -168,7 +178,7 @@ pub(crate) fn check_momenta(f: &impl FieldInfo, m: &MomentumAxes) -> Result<usiz
 /// at j0 + alpha is Σ_m w[m] · f[j0 + m − (degree − 1)/2] for m = 0..=degree.
 pub fn lagrange_weights(degree: usize, alpha: f64, w: &mut [f64]) {
     let lo = -((degree as i64 - 1) / 2);
-    for m in 0..=degree {
+    for (m, wm) in w[..=degree].iter_mut().enumerate() {
         let xm = (lo + m as i64) as f64;
         let mut v = 1.0;
         for l in 0..=degree {
@@ -177,7 +187,7 @@ pub fn lagrange_weights(degree: usize, alpha: f64, w: &mut [f64]) {
                 v *= (alpha - xl) / (xm - xl);
             }
         }
-        w[m] = v;
+        *wm = v;
     }
 }
 

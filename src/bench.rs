@@ -261,9 +261,9 @@ pub fn vlasov_case<B: Backend + crate::advect::Advection>(
     };
     let strides = crate::field::strides_of(&shape);
     let sweep_x0 = sweep(0, strides[dim])?;
-    // Along the last momentum axis, a table over the first momentum axis (constant on lines
-    // for dim > 1); in 1D the table over x.
-    let sweep_last = if dim > 1 { sweep(2 * dim - 1, strides[dim])? } else { f64::NAN };
+    // Along the last momentum axis, as a kick does: one shift per position (the table index
+    // changes once per momentum block).
+    let sweep_last = sweep(2 * dim - 1, np.pow(dim as u32))?;
     drop(solver);
     let copy = copy_bandwidth(backend, &shape, Elem::Real, budget)?;
     let bytes_per_cell_step = 3 * dim * 2 * backend.real_bytes();
@@ -305,8 +305,18 @@ pub fn vlasov_cases(max_bytes: u64) -> Vec<(usize, usize, usize)> {
 pub fn print_vlasov_table(cases: &[VlasovCase]) {
     println!(
         "{:<8} {:>3} {:>5} {:>5} {:>11} {:>10} {:>13} {:>10} {:>13} {:>7} {:>9} {:>9}",
-        "backend", "d", "nx", "np", "cells", "ms/step", "cells/s", "copy GB/s", "roofline/s",
-        "ratio", "sweep x0", "sweep p"
+        "backend",
+        "d",
+        "nx",
+        "np",
+        "cells",
+        "ms/step",
+        "cells/s",
+        "copy GB/s",
+        "roofline/s",
+        "ratio",
+        "sweep x0",
+        "sweep p"
     );
     for c in cases {
         println!(

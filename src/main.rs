@@ -116,12 +116,14 @@ impl AnyBackend {
                 real_bytes: g.real_bytes(),
                 chunk_bytes: Some(g.max_chunk_len() as u64 * g.real_bytes() as u64),
                 max_line: Some(g.max_shift_len()),
+                max_buffer_bytes: Some(g.ctx.limits.max_buffer_size),
             },
             AnyBackend::Cpu(c) => vlasov::job::Limits {
                 device: c.describe(),
                 real_bytes: c.real_bytes(),
                 chunk_bytes: None,
                 max_line: None,
+                max_buffer_bytes: None,
             },
         }
     }
@@ -272,7 +274,8 @@ fn bench_vlasov(cli: &Cli, out: Option<&Path>, max_mib: u64, seconds: f64) -> Re
         devices.push(with_backend!(any, b => b.describe()));
         for (d, nx, np) in bench::vlasov_cases(max_mib << 20) {
             eprintln!("bench vlasov: {label} d = {d}, nx = {nx}, np = {np} ...");
-            results.push(with_backend!(any, b => bench::vlasov_case(b, label, d, nx, np, seconds))?);
+            results
+                .push(with_backend!(any, b => bench::vlasov_case(b, label, d, nx, np, seconds))?);
         }
     }
     for d in &devices {

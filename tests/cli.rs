@@ -151,3 +151,150 @@ fn without_any_adapter_the_job_falls_back_to_the_cpu_with_one_line() {
     assert_eq!(notices.len(), 1, "{stderr}");
     assert!(stdout.contains("CPU backend"), "{stdout}");
 }
+
+/// Every Vlasov config in configs/ parses, plans and runs (shrunk to a tiny grid and two
+/// steps) on each backend, and writes the documented outputs.
+#[test]
+fn every_vlasov_config_runs_and_writes_its_outputs() {
+    let mut configs: Vec<_> = std::fs::read_dir("configs")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            std::fs::read_to_string(p)
+                .map(|t| t.contains("kind = \"vlasov\""))
+                .unwrap_or(false)
+        })
+        .collect();
+    configs.sort();
+    assert!(
+        configs.len() >= 9,
+        "expected the Vlasov example configs, found {configs:?}"
+    );
+    for backend in backends() {
+        for config in &configs {
+            let text = std::fs::read_to_string(config).unwrap();
+            let dim = if text.contains("dim = 3") {
+                3
+            } else if text.contains("dim = 2") {
+                2
+            } else {
+                1
+            };
+            let (nx, np) = match dim {
+                1 => (16, 32),
+                2 => (8, 16),
+                _ => (8, 8),
+            };
+            let name = config.file_stem().unwrap().to_string_lossy().to_string();
+            let out = tmp_dir(&format!("cfg-{backend}-{name}"));
+            let o = hvp()
+                .args(["--backend", backend, "run"])
+                .arg(config)
+                .args([
+                    "--set",
+                    &format!("grid.nx={nx}"),
+                    "--set",
+                    &format!("grid.np={np}"),
+                ])
+                .args(["--set", "time.dt=0.05", "--set", "time.t_end=0.1"])
+                .args([
+                    "--set",
+                    "time.output_every=0.05",
+                    "--set",
+                    "time.slice_every=0.1",
+                ])
+                .arg("--out")
+                .arg(&out)
+                .output()
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&o.stdout);
+            assert!(
+                o.status.success(),
+                "{backend} {name}: {}\n{stdout}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            assert!(
+                stdout.contains("plan:") && stdout.contains("cell updates/s"),
+                "{stdout}"
+            );
+            let csv = std::fs::read_to_string(out.join("diagnostics.csv")).unwrap();
+            let lines: Vec<&str> = csv.lines().collect();
+            assert_eq!(
+                lines.len(),
+                4,
+                "{name}: header and rows at t = 0, 0.05, 0.1"
+            );
+            for col in [
+                "t",
+                "mass",
+                "kinetic_energy",
+                "field_energy",
+                "entropy",
+                "mass_lost",
+            ] {
+                assert!(
+                    lines[0].split(',').any(|c| c == col),
+                    "{name}: no column {col}"
+                );
+            }
+            let run: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap())
+                    .unwrap();
+            assert_eq!(run["config"]["grid"]["nx"], nx);
+            assert!(run["backend"]
+                .as_str()
+                .unwrap()
+                .contains(if backend == "gpu" { "GPU" } else { "CPU" }));
+            let npy = std::fs::read(out.join("slices/f_000000.npy")).unwrap();
+            assert_eq!(&npy[..6], b"\x93NUMPY");
+            assert_eq!(
+                npy.len() % 64,
+                (nx * np * 8) % 64,
+                "{name}: header padded to 64 bytes"
+            );
+            for png in ["field_energy.png", "phase_slice.png"] {
+                let bytes = std::fs::read(out.join(png)).unwrap();
+                assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{name}: {png}");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_plan_refuses_what_cannot_run_and_says_why() {
+    let refuse = |backend: &str, sets: &[&str], expect: &str| {
+        let mut cmd = hvp();
+        cmd.args([
+            "--backend",
+            backend,
+            "run",
+            "configs/landau_3d.toml",
+            "--out",
+        ])
+        .arg(tmp_dir("refuse"));
+        for s in sets {
+            cmd.args(["--set", s]);
+        }
+        let o = cmd.output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{backend} {sets:?} ran");
+        assert!(
+            err.contains(expect),
+            "{backend} {sets:?}: expected {expect:?} in {err}"
+        );
+    };
+    refuse("cpu", &["grid.nx=64", "grid.np=64"], "2^32");
+    refuse(
+        "cpu",
+        &["grid.nx=100000", "grid.np=100000"],
+        "beyond any memory",
+    );
+    refuse("cpu", &["numerics.degree=4"], "odd Lagrange degrees");
+    if backends().contains(&"gpu") {
+        refuse(
+            "gpu",
+            &["physics.dim=1", "grid.np=1048576"],
+            "workgroup memory",
+        );
+    }
+}

@@ -13,7 +13,10 @@ use rand::Rng;
 
 fn backends() -> Vec<GpuBackend> {
     // 256-byte chunks hold 32 elements: every axis but the last crosses chunks.
-    [None, Some(256), Some(4096)].into_iter().filter_map(gpu).collect()
+    [None, Some(256), Some(4096)]
+        .into_iter()
+        .filter_map(gpu)
+        .collect()
 }
 
 fn field<B: Backend>(b: &B, shape: &[usize], data: &[f64]) -> B::Field {
@@ -32,10 +35,46 @@ fn shifts() -> Vec<(LineShift, usize)> {
     let mut v = Vec::new();
     for degree in [3, 5, 7] {
         for boundary in [LineBoundary::Periodic, LineBoundary::Zero] {
-            v.push((LineShift { axis: 0, degree, boundary, scale: 2.7, table_div: SHAPE[3] }, SHAPE[2]));
-            v.push((LineShift { axis: 1, degree, boundary, scale: -3.3, table_div: 1 }, SHAPE[3]));
-            v.push((LineShift { axis: 2, degree, boundary, scale: 1.9, table_div: np }, SHAPE[0] * SHAPE[1]));
-            v.push((LineShift { axis: 3, degree, boundary, scale: -0.6, table_div: np }, SHAPE[0] * SHAPE[1]));
+            v.push((
+                LineShift {
+                    axis: 0,
+                    degree,
+                    boundary,
+                    scale: 2.7,
+                    table_div: SHAPE[3],
+                },
+                SHAPE[2],
+            ));
+            v.push((
+                LineShift {
+                    axis: 1,
+                    degree,
+                    boundary,
+                    scale: -3.3,
+                    table_div: 1,
+                },
+                SHAPE[3],
+            ));
+            v.push((
+                LineShift {
+                    axis: 2,
+                    degree,
+                    boundary,
+                    scale: 1.9,
+                    table_div: np,
+                },
+                SHAPE[0] * SHAPE[1],
+            ));
+            v.push((
+                LineShift {
+                    axis: 3,
+                    degree,
+                    boundary,
+                    scale: -0.6,
+                    table_div: np,
+                },
+                SHAPE[0] * SHAPE[1],
+            ));
         }
     }
     v
@@ -61,7 +100,11 @@ fn shift_lines_matches_cpu() {
             g.shift_lines(&mut fg, &tg, &shift).unwrap();
             let got = g.download_real(&fg).unwrap();
             let err = rel_err_real(&got, &want);
-            assert!(err < 2e-6, "{shift:?} chunk {}: error {err:e}", g.max_chunk_len());
+            assert!(
+                err < 2e-6,
+                "{shift:?} chunk {}: error {err:e}",
+                g.max_chunk_len()
+            );
         }
     }
 }
@@ -71,11 +114,21 @@ fn shift_refuses_a_table_that_varies_along_the_line() {
     let cpu = CpuBackend::new();
     let mut f = cpu.zeros(&SHAPE, Elem::Real).unwrap();
     let t = cpu.zeros(&[SHAPE[2]], Elem::Real).unwrap();
-    let bad = LineShift { axis: 2, degree: 5, boundary: LineBoundary::Zero, scale: 1.0, table_div: SHAPE[3] };
+    let bad = LineShift {
+        axis: 2,
+        degree: 5,
+        boundary: LineBoundary::Zero,
+        scale: 1.0,
+        table_div: SHAPE[3],
+    };
     let e = cpu.shift_lines(&mut f, &t, &bad).unwrap_err();
     assert!(e.to_string().contains("varies along axis 2"), "{e}");
     let even = LineShift { degree: 4, ..bad };
-    assert!(cpu.shift_lines(&mut f, &t, &even).unwrap_err().to_string().contains("odd"));
+    assert!(cpu
+        .shift_lines(&mut f, &t, &even)
+        .unwrap_err()
+        .to_string()
+        .contains("odd"));
 }
 
 #[test]
@@ -97,13 +150,19 @@ fn sum_inner_and_phase_sums_match_cpu() {
         cpu.sum_inner(&fc, &mut rho_c, 0.25).unwrap();
         let mut rho_g = field(&g, &SHAPE[..2], &vec![f64::NAN; SHAPE[0] * SHAPE[1]]);
         g.sum_inner(&fg, &mut rho_g, 0.25).unwrap();
-        let err = rel_err_real(&g.download_real(&rho_g).unwrap(), &cpu.download_real(&rho_c).unwrap());
+        let err = rel_err_real(
+            &g.download_real(&rho_g).unwrap(),
+            &cpu.download_real(&rho_c).unwrap(),
+        );
         assert!(err < 1e-6, "sum_inner chunk {}: {err:e}", g.max_chunk_len());
 
         let want = cpu.phase_sums(&fc, &momenta).unwrap();
         let got = g.phase_sums(&fg, &momenta).unwrap();
         let close = |a: f64, b: f64, what: &str| {
-            assert!((a - b).abs() <= 1e-6 * b.abs().max(1.0), "{what}: GPU {a} CPU {b}");
+            assert!(
+                (a - b).abs() <= 1e-6 * b.abs().max(1.0),
+                "{what}: GPU {a} CPU {b}"
+            );
         };
         close(got.sum, want.sum, "sum");
         close(got.abs_sum, want.abs_sum, "abs");
@@ -133,7 +192,13 @@ fn shift_order_by_refinement() {
             let mut f = field(&cpu, &[n], &data);
             let t = field(&cpu, &[1], &[1.0]);
             let s = 0.37; // grid points
-            let shift = LineShift { axis: 0, degree, boundary: LineBoundary::Periodic, scale: s, table_div: 1 };
+            let shift = LineShift {
+                axis: 0,
+                degree,
+                boundary: LineBoundary::Periodic,
+                scale: s,
+                table_div: 1,
+            };
             cpu.shift_lines(&mut f, &t, &shift).unwrap();
             let got = cpu.download_real(&f).unwrap();
             let err = (0..n)
@@ -143,7 +208,10 @@ fn shift_order_by_refinement() {
         }
         let order = (errs[0] / errs[1]).log2();
         eprintln!("degree {degree}: errors {errs:?}, order {order:.2}");
-        assert!(order > degree as f64 + 0.5, "degree {degree}: order {order}");
+        assert!(
+            order > degree as f64 + 0.5,
+            "degree {degree}: order {order}"
+        );
     }
 }
 
@@ -171,8 +239,20 @@ fn periodic_sweeps_keep_the_sum() {
     let table: Vec<f64> = (0..128).map(|k| -8.0 + k as f64 * 0.125).collect();
     let t = field(&g, &[128], &table);
     for shift in [
-        LineShift { axis: 0, degree: 5, boundary: LineBoundary::Periodic, scale: 0.256, table_div: 1 },
-        LineShift { axis: 1, degree: 5, boundary: LineBoundary::Periodic, scale: 0.37, table_div: 128 },
+        LineShift {
+            axis: 0,
+            degree: 5,
+            boundary: LineBoundary::Periodic,
+            scale: 0.256,
+            table_div: 1,
+        },
+        LineShift {
+            axis: 1,
+            degree: 5,
+            boundary: LineBoundary::Periodic,
+            scale: 0.37,
+            table_div: 128,
+        },
     ] {
         let mut f = field(&g, &shape, &data);
         let m0: f64 = g.download_real(&f).unwrap().iter().sum();
@@ -181,7 +261,10 @@ fn periodic_sweeps_keep_the_sum() {
         }
         let m: f64 = g.download_real(&f).unwrap().iter().sum();
         let change = (m - m0).abs() / m0;
-        eprintln!("axis {}: relative change of the sum after 1000 sweeps {change:.2e}", shift.axis);
+        eprintln!(
+            "axis {}: relative change of the sum after 1000 sweeps {change:.2e}",
+            shift.axis
+        );
         assert!(change < 2e-7, "axis {}: {change:e}", shift.axis);
     }
 }

@@ -29,6 +29,7 @@ fn limits<B: Backend>(b: &B) -> Limits {
         real_bytes: b.real_bytes(),
         chunk_bytes: None,
         max_line: None,
+        max_buffer_bytes: None,
     }
 }
 
@@ -44,15 +45,22 @@ fn run_history<B: Backend + Advection>(b: &B, name: &str, text: &str) -> Vec<Dia
 }
 
 fn series(h: &[Diagnostics]) -> (Vec<f64>, Vec<f64>) {
-    (h.iter().map(|d| d.t).collect(), h.iter().map(|d| d.field_energy).collect())
+    (
+        h.iter().map(|d| d.t).collect(),
+        h.iter().map(|d| d.field_energy).collect(),
+    )
 }
 
 /// Runs `check` on the CPU backend and on the GPU (when there is one; CI requires it).
 fn on_both(check: impl Fn(&str, &dyn Fn(&str, &str) -> Vec<Diagnostics>)) {
     let cpu = CpuBackend::new();
-    check("cpu", &|name, text| run_history(&cpu, &format!("cpu-{name}"), text));
+    check("cpu", &|name, text| {
+        run_history(&cpu, &format!("cpu-{name}"), text)
+    });
     if let Some(g) = common::gpu(None) {
-        check("gpu", &|name, text| run_history(&g, &format!("gpu-{name}"), text));
+        check("gpu", &|name, text| {
+            run_history(&g, &format!("gpu-{name}"), text)
+        });
     }
 }
 
@@ -88,10 +96,19 @@ fn landau_1d_rate_and_frequency() {
         let (t, e) = series(&h);
         let (rate, freq) = damping_rate_and_frequency(&t, &e, 2.0, 35.0).unwrap();
         eprintln!("{backend}: 1D Landau rate {rate:.5} (ref {LANDAU_RATE}), frequency {freq:.5} (ref {LANDAU_FREQ})");
-        assert!((rate / LANDAU_RATE - 1.0).abs() < 0.02, "{backend}: rate {rate}");
-        assert!((freq / LANDAU_FREQ - 1.0).abs() < 0.01, "{backend}: frequency {freq}");
+        assert!(
+            (rate / LANDAU_RATE - 1.0).abs() < 0.02,
+            "{backend}: rate {rate}"
+        );
+        assert!(
+            (freq / LANDAU_FREQ - 1.0).abs() < 0.01,
+            "{backend}: frequency {freq}"
+        );
         let m0 = h[0].mass;
-        let worst = h.iter().map(|d| (d.mass - m0).abs() / m0).fold(0.0, f64::max);
+        let worst = h
+            .iter()
+            .map(|d| (d.mass - m0).abs() / m0)
+            .fold(0.0, f64::max);
         eprintln!("{backend}: 1D Landau worst relative mass change {worst:.2e}");
         assert!(worst < 1e-6, "{backend}: mass drift {worst:e}");
     });
@@ -104,7 +121,10 @@ fn landau_2d_rate() {
         let (t, e) = series(&h);
         let (rate, freq) = damping_rate_and_frequency(&t, &e, 2.0, 20.0).unwrap();
         eprintln!("{backend}: 2D2V Landau rate {rate:.5}, frequency {freq:.5}");
-        assert!((rate / LANDAU_RATE - 1.0).abs() < 0.05, "{backend}: rate {rate}");
+        assert!(
+            (rate / LANDAU_RATE - 1.0).abs() < 0.05,
+            "{backend}: rate {rate}"
+        );
     });
 }
 
@@ -115,7 +135,10 @@ fn landau_3d_rate() {
         let (t, e) = series(&h);
         let (rate, freq) = damping_rate_and_frequency(&t, &e, 1.0, 14.0).unwrap();
         eprintln!("{backend}: 3D3V Landau rate {rate:.5}, frequency {freq:.5}");
-        assert!((rate / LANDAU_RATE - 1.0).abs() < 0.05, "{backend}: rate {rate}");
+        assert!(
+            (rate / LANDAU_RATE - 1.0).abs() < 0.05,
+            "{backend}: rate {rate}"
+        );
     });
 }
 
@@ -151,7 +174,10 @@ thermal = {vt}
         // The damped roots of the same k die out by t ≈ 20; the growing one saturates after 36.
         let rate = growth_rate(&t, &e, 22.0, 36.0).unwrap();
         eprintln!("{backend}: two-stream growth {rate:.5}, dispersion root {root:.5}");
-        assert!((rate / root - 1.0).abs() < 0.05, "{backend}: rate {rate} against {root}");
+        assert!(
+            (rate / root - 1.0).abs() < 0.05,
+            "{backend}: rate {rate} against {root}"
+        );
     });
 }
 
@@ -187,14 +213,16 @@ sigma = {sigma}
         let (t, e) = series(&h);
         let rate = growth_rate(&t, &e, 3.0, 8.0).unwrap();
         eprintln!("{backend}: Jeans growth {rate:.5}, kinetic root {root:.5}");
-        assert!((rate / root - 1.0).abs() < 0.05, "{backend}: rate {rate} against {root}");
+        assert!(
+            (rate / root - 1.0).abs() < 0.05,
+            "{backend}: rate {rate} against {root}"
+        );
     });
 }
 
 /// f after `steps` steps of a 2D2V nonlinear state on a backend, in many chunks on the GPU.
 fn evolve<B: Backend + Advection>(b: &B, steps: usize) -> Vec<f64> {
-    let j = job(
-        r#"kind = "vlasov"
+    let j = job(r#"kind = "vlasov"
 [physics]
 dim = 2
 [grid]
@@ -210,8 +238,7 @@ output_every = 2.0
 type = "landau"
 alpha = 0.3
 k = 0.5
-"#,
-    );
+"#);
     let grid = hvp::vlasov::PhaseGrid::new(2, &j.grid, j.physics.boundary).unwrap();
     let mut s = Vlasov::new(b, &j.physics, &j.grid, &j.numerics).unwrap();
     s.set_f(b, &j.initial.sample(&grid, &j.physics)).unwrap();
@@ -277,7 +304,10 @@ total_mass = 1.0
 fn isothermal_sheet_stays_stationary_under_refinement() {
     let check = |backend: &str, coarse: f64, fine: f64| {
         eprintln!("{backend}: isothermal sheet deviation at t = 6.4: {coarse:.3e} (64 points), {fine:.3e} (128 points), ratio {:.1}", coarse / fine);
-        assert!(fine < coarse / 3.0, "{backend}: no convergence: {coarse:e} → {fine:e}");
+        assert!(
+            fine < coarse / 3.0,
+            "{backend}: no convergence: {coarse:e} → {fine:e}"
+        );
         assert!(fine < 1e-3, "{backend}: deviation {fine:e}");
     };
     let cpu = CpuBackend::new();
@@ -340,9 +370,18 @@ fn bad_configs_are_refused_with_reasons() {
     let cpu = CpuBackend::new();
     let base = landau(1, 32, 64, 6.0, 0.1, 1.0, 0.01);
     let cases = [
-        (base.replace("dt = 0.1", "dt = 0.3"), "whole number of steps"),
-        (base.replace("dim = 1", "dim = 4"), "dimension must be 1, 2 or 3"),
-        (base.replace("alpha = 0.01", "alpha = 0.01\nbogus = 1"), "unknown field"),
+        (
+            base.replace("dt = 0.1", "dt = 0.3"),
+            "whole number of steps",
+        ),
+        (
+            base.replace("dim = 1", "dim = 4"),
+            "dimension must be 1, 2 or 3",
+        ),
+        (
+            base.replace("alpha = 0.01", "alpha = 0.01\nbogus = 1"),
+            "unknown field",
+        ),
         (base.replace("p_max = 6", "p_max = -6"), "p_max"),
     ];
     for (text, expect) in cases {
@@ -351,7 +390,10 @@ fn bad_configs_are_refused_with_reasons() {
             Err(e) => e,
             Ok(j) => run(&cpu, limits(&cpu), j, &out_dir("bad"), true).unwrap_err(),
         };
-        assert!(format!("{err:#}").contains(expect), "expected {expect:?} in {err:#}");
+        assert!(
+            format!("{err:#}").contains(expect),
+            "expected {expect:?} in {err:#}"
+        );
     }
     let _ = Complex64::new(0.0, 0.0);
 }

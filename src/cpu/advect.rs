@@ -26,33 +26,41 @@ fn real_mut(f: &mut CpuField) -> Result<&mut [f64]> {
     }
 }
 
-/// Shifts one line (see `LineShift`) from `old` into `new`.
+/// Shifts one line (see `LineShift`) in place. `ext` is scratch for the line with its halo
+/// (periodic images or zeros) so that the inner loop is a plain dot product; `w` holds the
+/// weights.
 pub fn shift_line(
-    old: &[f64],
-    new: &mut [f64],
+    line: &mut [f64],
     s: f64,
     degree: usize,
     boundary: LineBoundary,
+    ext: &mut Vec<f64>,
     w: &mut [f64],
 ) {
-    let n = old.len() as i64;
+    let n = line.len() as i64;
     let (k, alpha) = split_shift(s);
     lagrange_weights(degree, alpha, w);
     let lo = (degree as i64 - 1) / 2;
-    let value = |i: i64| match boundary {
-        LineBoundary::Periodic => old[i.rem_euclid(n) as usize],
-        LineBoundary::Zero if (0..n).contains(&i) => old[i as usize],
+    // Output j reads old points j − k − lo + m, m = 0..=degree: the window
+    // [−k − lo, n − 1 − k − lo + degree], held in ext with offset `first`.
+    let first = -k - lo;
+    let len = n + degree as i64;
+    ext.clear();
+    ext.extend((first..first + len).map(|i| match boundary {
+        LineBoundary::Periodic => line[i.rem_euclid(n) as usize],
+        LineBoundary::Zero if (0..n).contains(&i) => line[i as usize],
         LineBoundary::Zero => 0.0,
-    };
-    for (j, out) in new.iter_mut().enumerate() {
-        let start = j as i64 - k - lo;
+    }));
+    let w = &w[..=degree];
+    for (j, out) in line.iter_mut().enumerate() {
+        let window = &ext[j..j + degree + 1];
         // Increment form, as in advect.wgsl: mass is kept whatever the rounding of the weights.
-        let base = value(start + lo);
-        let mut acc = base;
-        for (m, wm) in w[..=degree].iter().enumerate() {
-            acc += wm * (value(start + m as i64) - base);
+        let base = window[lo as usize];
+        let mut acc = 0.0;
+        for (wm, v) in w.iter().zip(window) {
+            acc += wm * (v - base);
         }
-        *out = acc;
+        *out = base + acc;
     }
 }
 
@@ -67,12 +75,16 @@ impl Advection for CpuBackend {
             data,
             &shape,
             shift.axis,
-            || (vec![0.0; n], [0.0; MAX_DEGREE + 1]),
-            |(old, w), lines, origins| {
+            || {
+                (
+                    Vec::with_capacity(n + MAX_DEGREE + 1),
+                    [0.0; MAX_DEGREE + 1],
+                )
+            },
+            |(ext, w), lines, origins| {
                 for (line, &origin) in lines.chunks_exact_mut(n).zip(origins) {
                     let s = shift.scale * table[(origin / shift.table_div) % table.len()];
-                    old.copy_from_slice(line);
-                    shift_line(old, line, s, shift.degree, shift.boundary, w);
+                    shift_line(line, s, shift.degree, shift.boundary, ext, w);
                 }
             },
         );

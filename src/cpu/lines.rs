@@ -45,33 +45,35 @@ where
     let outer = data.len() / (n * stride);
     let batches_per_outer = stride.div_ceil(COLUMN_BATCH);
     let ptr = SharedMut(data.as_mut_ptr());
-    (0..outer * batches_per_outer).into_par_iter().for_each_init(
-        || (init(), vec![T::default(); n * COLUMN_BATCH], Vec::new()),
-        |(state, buf, origins), task| {
-            // Capture the whole wrapper (which is Send), not its raw-pointer field.
-            #[allow(clippy::redundant_locals)]
-            let ptr = ptr;
-            let o = task / batches_per_outer;
-            let i0 = (task % batches_per_outer) * COLUMN_BATCH;
-            let width = COLUMN_BATCH.min(stride - i0);
-            let base = o * n * stride + i0;
-            origins.clear();
-            origins.extend((0..width).map(|c| base + c));
-            // SAFETY: the task owns columns i0..i0+width of outer block o, which no other
-            // task reads or writes; all indices are below data.len().
-            unsafe {
-                for j in 0..n {
-                    for c in 0..width {
-                        buf[c * n + j] = *ptr.0.add(base + j * stride + c);
+    (0..outer * batches_per_outer)
+        .into_par_iter()
+        .for_each_init(
+            || (init(), vec![T::default(); n * COLUMN_BATCH], Vec::new()),
+            |(state, buf, origins), task| {
+                // Capture the whole wrapper (which is Send), not its raw-pointer field.
+                #[allow(clippy::redundant_locals)]
+                let ptr = ptr;
+                let o = task / batches_per_outer;
+                let i0 = (task % batches_per_outer) * COLUMN_BATCH;
+                let width = COLUMN_BATCH.min(stride - i0);
+                let base = o * n * stride + i0;
+                origins.clear();
+                origins.extend((0..width).map(|c| base + c));
+                // SAFETY: the task owns columns i0..i0+width of outer block o, which no other
+                // task reads or writes; all indices are below data.len().
+                unsafe {
+                    for j in 0..n {
+                        for c in 0..width {
+                            buf[c * n + j] = *ptr.0.add(base + j * stride + c);
+                        }
+                    }
+                    op(state, &mut buf[..width * n], origins);
+                    for j in 0..n {
+                        for c in 0..width {
+                            *ptr.0.add(base + j * stride + c) = buf[c * n + j];
+                        }
                     }
                 }
-                op(state, &mut buf[..width * n], origins);
-                for j in 0..n {
-                    for c in 0..width {
-                        *ptr.0.add(base + j * stride + c) = buf[c * n + j];
-                    }
-                }
-            }
-        },
-    );
+            },
+        );
 }

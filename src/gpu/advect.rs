@@ -6,8 +6,8 @@ use anyhow::{bail, Result};
 use super::lines::LineBatch;
 use super::{dispatch_grid, GpuBackend, GpuField, REDUCE_ITEMS, WG_SIZE};
 use crate::advect::{
-    check_momenta, check_shift, check_sum_inner, Advection, LineBoundary, LineShift,
-    MomentumAxes, PhaseSums,
+    check_momenta, check_shift, check_sum_inner, Advection, LineBoundary, LineShift, MomentumAxes,
+    PhaseSums,
 };
 use crate::backend::FieldInfo;
 use crate::gpu::shaders::ShaderFile;
@@ -57,7 +57,8 @@ struct PhaseParams {
 const PHASE_PARTIAL_LEN: usize = 16;
 
 fn to_u32(v: usize, what: &str) -> Result<u32> {
-    u32::try_from(v).map_err(|_| anyhow::anyhow!("{what} = {v} exceeds the GPU kernels' 32-bit indices"))
+    u32::try_from(v)
+        .map_err(|_| anyhow::anyhow!("{what} = {v} exceeds the GPU kernels' 32-bit indices"))
 }
 
 impl GpuBackend {
@@ -66,6 +67,7 @@ impl GpuBackend {
         self.ctx.limits.max_compute_workgroup_storage_size as usize / 4 / 2
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn record_shift_batch(
         &self,
         encoder: &mut wgpu::CommandEncoder,
@@ -82,7 +84,10 @@ impl GpuBackend {
             ("LINES_PER_WG", lines_per_wg as u32),
             ("WG_SIZE", WG_SIZE),
             ("DEGREE", shift.degree as u32),
-            ("PERIODIC", (shift.boundary == LineBoundary::Periodic) as u32),
+            (
+                "PERIODIC",
+                (shift.boundary == LineBoundary::Periodic) as u32,
+            ),
         ];
         let pipeline = self.pipeline(ShaderFile::Advect, "shift_lines", &constants)?;
         let grid = dispatch_grid(
@@ -131,7 +136,10 @@ impl Advection for GpuBackend {
         } else {
             let bytes = table.len() as u64 * 4;
             if bytes > self.ctx.limits.max_storage_buffer_binding_size {
-                bail!("the shift table ({} values) exceeds one storage binding", table.len());
+                bail!(
+                    "the shift table ({} values) exceeds one storage binding",
+                    table.len()
+                );
             }
             joined = self.scratch("shift table", bytes);
             for (c, chunk) in table.chunks.iter().enumerate() {
@@ -155,7 +163,10 @@ impl Advection for GpuBackend {
         // The sums go to one contiguous scratch, then into out's chunks.
         let out_bytes = out.len() as u64 * 4;
         if out_bytes > self.ctx.limits.max_storage_buffer_binding_size {
-            bail!("sum_inner: {} outputs exceed one storage binding", out.len());
+            bail!(
+                "sum_inner: {} outputs exceed one storage binding",
+                out.len()
+            );
         }
         let sums = self.scratch("sum inner", out_bytes);
         let mut encoder = self.ctx.encoder("sum inner");
@@ -176,10 +187,7 @@ impl Advection for GpuBackend {
                 scale: scale as f32,
                 _pad: [0; 2],
             });
-            let bg = self.bind_group_at(
-                &pipeline,
-                &[(0, &f.chunks[c]), (1, &sums), (2, &params)],
-            );
+            let bg = self.bind_group_at(&pipeline, &[(0, &f.chunks[c]), (1, &sums), (2, &params)]);
             self.record_dispatch(&mut encoder, "sum inner", &pipeline, &bg, grid);
         }
         for (c, chunk) in out.chunks.iter().enumerate() {

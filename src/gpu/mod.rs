@@ -1,8 +1,8 @@
 //! The GPU backend: fields in chunked f32 storage buffers, WGSL kernels for every operation,
 //! pipelines built once per (kernel, constants) and reused.
 
-pub mod context;
 mod advect;
+pub mod context;
 mod fft;
 mod lines;
 pub mod shaders;

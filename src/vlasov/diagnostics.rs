@@ -110,7 +110,13 @@ pub fn measure<B: Backend + Advection>(
         Boundary::Periodic => rho.iter().sum::<f64>() / rho.len() as f64,
         Boundary::Isolated => 0.0,
     };
-    let potential = 0.5 * hx * rho.iter().zip(&u).map(|(r, u)| (r - rho_b) * u).sum::<f64>();
+    let potential = 0.5
+        * hx
+        * rho
+            .iter()
+            .zip(&u)
+            .map(|(r, u)| (r - rho_b) * u)
+            .sum::<f64>();
     let kinetic = sums.p_sq * dv / (2.0 * solver.physics.mass);
     let mass = sums.sum * dv;
 

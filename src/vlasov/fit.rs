@@ -25,7 +25,11 @@ pub fn log_peaks(t: &[f64], energy: &[f64], t_min: f64, t_max: f64) -> Vec<(f64,
         }
         let (a, b, c) = (y[i - 1], y[i], y[i + 1]);
         let denom = a - 2.0 * b + c;
-        let shift = if denom < 0.0 { 0.5 * (a - c) / denom } else { 0.0 };
+        let shift = if denom < 0.0 {
+            0.5 * (a - c) / denom
+        } else {
+            0.0
+        };
         let dt = t[i + 1] - t[i];
         peaks.push((t[i] + shift * dt, b - 0.25 * (a - c) * shift));
     }
@@ -41,7 +45,10 @@ pub fn damping_rate_and_frequency(
 ) -> Result<(f64, f64)> {
     let peaks = log_peaks(t, energy, t_min, t_max);
     if peaks.len() < 3 {
-        bail!("only {} field-energy maxima in [{t_min}, {t_max}]", peaks.len());
+        bail!(
+            "only {} field-energy maxima in [{t_min}, {t_max}]",
+            peaks.len()
+        );
     }
     let (pt, py): (Vec<f64>, Vec<f64>) = peaks.into_iter().unzip();
     let (slope, _) = linear_fit(&pt, &py);
@@ -71,7 +78,10 @@ mod tests {
     fn recovers_a_synthetic_damped_mode() {
         let (g, w) = (-0.1533, 1.4156);
         let t: Vec<f64> = (0..400).map(|i| i as f64 * 0.1).collect();
-        let e: Vec<f64> = t.iter().map(|t| ((g * t).exp() * (w * t).cos()).powi(2) + 1e-30).collect();
+        let e: Vec<f64> = t
+            .iter()
+            .map(|t| ((g * t).exp() * (w * t).cos()).powi(2) + 1e-30)
+            .collect();
         let (g2, w2) = damping_rate_and_frequency(&t, &e, 1.0, 30.0).unwrap();
         assert!((g2 - g).abs() < 2e-3 && (w2 - w).abs() < 2e-3, "{g2} {w2}");
         let e: Vec<f64> = t.iter().map(|t| (0.3 * t).exp().powi(2)).collect();

@@ -97,6 +97,9 @@ pub enum Component {
     },
 }
 
+/// The factor of one Husimi term along one axis: (axis, coordinate) → density.
+type AxisProfile<'a> = Box<dyn Fn(usize, f64) -> f64 + 'a>;
+
 fn one() -> f64 {
     1.0
 }
@@ -140,33 +143,53 @@ impl Initial {
                 positive(*k, "k")?;
                 positive(*thermal, "thermal")?;
             }
-            Initial::BumpOnTail { k, bump_thermal, bump_fraction, .. } => {
+            Initial::BumpOnTail {
+                k,
+                bump_thermal,
+                bump_fraction,
+                ..
+            } => {
                 positive(*k, "k")?;
                 positive(*bump_thermal, "bump_thermal")?;
                 if !(0.0..=1.0).contains(bump_fraction) {
                     bail!("initial.bump_fraction = {bump_fraction} must lie in [0, 1]");
                 }
             }
-            Initial::Jeans { k, sigma, density, .. } => {
+            Initial::Jeans {
+                k, sigma, density, ..
+            } => {
                 positive(*k, "k")?;
                 positive(*sigma, "sigma")?;
                 positive(*density, "density")?;
             }
-            Initial::IsothermalSheet { temperature, total_mass } => {
+            Initial::IsothermalSheet {
+                temperature,
+                total_mass,
+            } => {
                 positive(*temperature, "temperature")?;
                 positive(*total_mass, "total_mass")?;
-                if physics.dim != 1 || physics.boundary != Boundary::Isolated || physics.gamma != -1.0 {
+                if physics.dim != 1
+                    || physics.boundary != Boundary::Isolated
+                    || physics.gamma != -1.0
+                {
                     bail!("the isothermal sheet is a 1D isolated self-gravitating state: set physics.dim = 1, physics.boundary = \"isolated\", physics.gamma = -1");
                 }
             }
             Initial::Plummer { total_mass, radius } => {
                 positive(*total_mass, "total_mass")?;
                 positive(*radius, "radius")?;
-                if physics.dim != 3 || physics.boundary != Boundary::Isolated || physics.gamma != -1.0 {
+                if physics.dim != 3
+                    || physics.boundary != Boundary::Isolated
+                    || physics.gamma != -1.0
+                {
                     bail!("the Plummer sphere is a 3D isolated self-gravitating state: set physics.dim = 3, physics.boundary = \"isolated\", physics.gamma = -1");
                 }
             }
-            Initial::Husimi { epsilon, delta, components } => {
+            Initial::Husimi {
+                epsilon,
+                delta,
+                components,
+            } => {
                 positive(*epsilon, "epsilon")?;
                 if let Some(d) = delta {
                     positive(*d, "delta")?;
@@ -176,14 +199,27 @@ impl Initial {
                 }
                 for c in components {
                     let vectors: Vec<&Vec<f64>> = match c {
-                        Component::Gaussian { q, p, sigma_q, sigma_p, .. } => {
+                        Component::Gaussian {
+                            q,
+                            p,
+                            sigma_q,
+                            sigma_p,
+                            ..
+                        } => {
                             positive(*sigma_q, "components.sigma_q")?;
                             positive(*sigma_p, "components.sigma_p")?;
                             vec![q, p]
                         }
-                        Component::Box { q_min, q_max, p_min, p_max, .. } => {
-                            for (lo, hi) in q_min.iter().chain(p_min).zip(q_max.iter().chain(p_max)) {
-                                if !(hi > lo) {
+                        Component::Box {
+                            q_min,
+                            q_max,
+                            p_min,
+                            p_max,
+                            ..
+                        } => {
+                            for (lo, hi) in q_min.iter().chain(p_min).zip(q_max.iter().chain(p_max))
+                            {
+                                if hi.partial_cmp(lo) != Some(std::cmp::Ordering::Greater) {
                                     bail!("initial.components: box edge {lo} ≥ {hi}");
                                 }
                             }
@@ -191,7 +227,10 @@ impl Initial {
                         }
                     };
                     if vectors.iter().any(|v| v.len() != physics.dim) {
-                        bail!("initial.components: every position and momentum needs {} entries", physics.dim);
+                        bail!(
+                            "initial.components: every position and momentum needs {} entries",
+                            physics.dim
+                        );
                     }
                 }
             }
@@ -207,19 +246,36 @@ impl Initial {
                 let perturbation: f64 = x.iter().map(|&xi| (k * xi).cos()).sum();
                 (1.0 + alpha * perturbation) * maxwellian(p, *thermal)
             }
-            Initial::TwoStream { alpha, k, v0, thermal } => {
+            Initial::TwoStream {
+                alpha,
+                k,
+                v0,
+                thermal,
+            } => {
                 let beams = 0.5 * (normal(p[0], *v0, *thermal) + normal(p[0], -v0, *thermal));
                 (1.0 + alpha * (k * x[0]).cos()) * beams * maxwellian(&p[1..], *thermal)
             }
-            Initial::BumpOnTail { alpha, k, bump_fraction, bump_velocity, bump_thermal } => {
+            Initial::BumpOnTail {
+                alpha,
+                k,
+                bump_fraction,
+                bump_velocity,
+                bump_thermal,
+            } => {
                 let v = (1.0 - bump_fraction) * normal(p[0], 0.0, 1.0)
                     + bump_fraction * normal(p[0], *bump_velocity, *bump_thermal);
                 (1.0 + alpha * (k * x[0]).cos()) * v * maxwellian(&p[1..], 1.0)
             }
-            Initial::Jeans { alpha, k, density, sigma } => {
-                density * (1.0 + alpha * (k * x[0]).cos()) * maxwellian(p, *sigma)
-            }
-            Initial::IsothermalSheet { temperature, total_mass } => {
+            Initial::Jeans {
+                alpha,
+                k,
+                density,
+                sigma,
+            } => density * (1.0 + alpha * (k * x[0]).cos()) * maxwellian(p, *sigma),
+            Initial::IsothermalSheet {
+                temperature,
+                total_mass,
+            } => {
                 let x0 = 4.0 * temperature / (physics.kappa * total_mass);
                 let rho0 = total_mass / (2.0 * x0);
                 let sech = 1.0 / (x[0] / x0).cosh();
@@ -238,7 +294,11 @@ impl Initial {
                     / (g.powi(5) * total_mass.powi(4));
                 c * eps.powf(3.5) / m.powi(3)
             }
-            Initial::Husimi { epsilon, delta, components } => {
+            Initial::Husimi {
+                epsilon,
+                delta,
+                components,
+            } => {
                 let delta = delta.unwrap_or(epsilon.sqrt());
                 // g has x-variance δ²/2 and p-variance ε²/(2δ²) per axis.
                 let sx = delta / std::f64::consts::SQRT_2;
@@ -250,13 +310,29 @@ impl Initial {
                 components
                     .iter()
                     .map(|c| {
-                        let (weight, fx, fp): (f64, Box<dyn Fn(usize, f64) -> f64>, Box<dyn Fn(usize, f64) -> f64>) = match c {
-                            Component::Gaussian { weight, q, p, sigma_q, sigma_p } => {
+                        let (weight, fx, fp): (f64, AxisProfile, AxisProfile) = match c {
+                            Component::Gaussian {
+                                weight,
+                                q,
+                                p,
+                                sigma_q,
+                                sigma_p,
+                            } => {
                                 let s_x = (sigma_q * sigma_q + sx * sx).sqrt();
                                 let s_p = (sigma_p * sigma_p + sp * sp).sqrt();
-                                (*weight, Box::new(move |i, xi| normal(xi, q[i], s_x)), Box::new(move |i, pi| normal(pi, p[i], s_p)))
+                                (
+                                    *weight,
+                                    Box::new(move |i, xi| normal(xi, q[i], s_x)),
+                                    Box::new(move |i, pi| normal(pi, p[i], s_p)),
+                                )
                             }
-                            Component::Box { weight, q_min, q_max, p_min, p_max } => (
+                            Component::Box {
+                                weight,
+                                q_min,
+                                q_max,
+                                p_min,
+                                p_max,
+                            } => (
                                 *weight,
                                 Box::new(move |i, xi| smoothed_box(xi, q_min[i], q_max[i], sx)),
                                 Box::new(move |i, pi| smoothed_box(pi, p_min[i], p_max[i], sp)),
@@ -264,7 +340,8 @@ impl Initial {
                         };
                         let mut v = weight;
                         for i in 0..d {
-                            let along_x: f64 = images.iter().map(|s| fx(i, x[i] + s * grid.length)).sum();
+                            let along_x: f64 =
+                                images.iter().map(|s| fx(i, x[i] + s * grid.length)).sum();
                             v *= along_x * fp(i, p[i]);
                         }
                         v
@@ -279,23 +356,158 @@ impl Initial {
         let d = grid.dim;
         let np_block = grid.np.pow(d as u32);
         let mut out = vec![0.0; grid.cells()];
-        out.par_chunks_mut(np_block).enumerate().for_each(|(ix, block)| {
-            let mut x = [0.0; 3];
-            let mut rest = ix;
-            for a in (0..d).rev() {
-                x[a] = grid.x(rest % grid.nx);
-                rest /= grid.nx;
-            }
-            let mut p = [0.0; 3];
-            for (q, v) in block.iter_mut().enumerate() {
-                let mut rest = q;
+        out.par_chunks_mut(np_block)
+            .enumerate()
+            .for_each(|(ix, block)| {
+                let mut x = [0.0; 3];
+                let mut rest = ix;
                 for a in (0..d).rev() {
-                    p[a] = grid.p(rest % grid.np);
-                    rest /= grid.np;
+                    x[a] = grid.x(rest % grid.nx);
+                    rest /= grid.nx;
                 }
-                *v = self.value(grid, physics, &x[..d], &p[..d]);
-            }
-        });
+                let mut p = [0.0; 3];
+                for (q, v) in block.iter_mut().enumerate() {
+                    let mut rest = q;
+                    for a in (0..d).rev() {
+                        p[a] = grid.p(rest % grid.np);
+                        rest /= grid.np;
+                    }
+                    *v = self.value(grid, physics, &x[..d], &p[..d]);
+                }
+            });
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vlasov::GridConfig;
+
+    fn physics(dim: usize, kappa: f64, gamma: f64, boundary: Boundary) -> Physics {
+        Physics {
+            dim,
+            mass: 1.0,
+            kappa,
+            gamma,
+            boundary,
+        }
+    }
+
+    /// ∫ F(ψ − v²/2) 4πv² dv equals the Plummer density (3M/4πa³)(1 + r²/a²)^(−5/2).
+    #[test]
+    fn plummer_distribution_integrates_to_its_density() {
+        let ph = physics(3, 4.0 * PI, -1.0, Boundary::Isolated);
+        let grid = PhaseGrid::new(
+            3,
+            &GridConfig {
+                nx: 8,
+                np: 8,
+                length: 10.0,
+                p_max: 2.0,
+            },
+            Boundary::Isolated,
+        )
+        .unwrap();
+        let (m, a) = (1.0, 1.0);
+        let init = Initial::Plummer {
+            total_mass: m,
+            radius: a,
+        };
+        for r in [0.0, 0.5, 1.0, 2.0, 4.0] {
+            let psi: f64 = m / (r * r + a * a).sqrt(); // G = κ/4π = 1
+            let vmax = (2.0 * psi).sqrt();
+            let n = 4000;
+            let h = vmax / n as f64;
+            // Simpson's rule.
+            let rho: f64 = (0..=n)
+                .map(|i| {
+                    let v = i as f64 * h;
+                    let w = if i == 0 || i == n {
+                        1.0
+                    } else if i % 2 == 1 {
+                        4.0
+                    } else {
+                        2.0
+                    };
+                    w * 4.0 * PI * v * v * init.value(&grid, &ph, &[r, 0.0, 0.0], &[v, 0.0, 0.0])
+                })
+                .sum::<f64>()
+                * h
+                / 3.0;
+            let exact = 3.0 * m / (4.0 * PI * a.powi(3)) * (1.0 + r * r / (a * a)).powf(-2.5);
+            assert!(
+                (rho / exact - 1.0).abs() < 1e-6,
+                "r = {r}: {rho} against {exact}"
+            );
+        }
+    }
+
+    /// The sheet's momentum integral is ρ0 sech²(x/x0) with total mass M.
+    #[test]
+    fn isothermal_sheet_density_and_mass() {
+        let ph = physics(1, 1.0, -1.0, Boundary::Isolated);
+        let grid = PhaseGrid::new(
+            1,
+            &GridConfig {
+                nx: 256,
+                np: 256,
+                length: 40.0,
+                p_max: 6.0,
+            },
+            Boundary::Isolated,
+        )
+        .unwrap();
+        let init = Initial::IsothermalSheet {
+            temperature: 0.5,
+            total_mass: 2.0,
+        };
+        let f = init.sample(&grid, &ph);
+        let mass: f64 = f.iter().sum::<f64>() * grid.cell_volume();
+        assert!((mass - 2.0).abs() < 1e-9, "mass {mass}");
+        let x0 = 4.0 * 0.5 / 2.0;
+        let rho_centre: f64 = f[128 * 256..129 * 256].iter().sum::<f64>() * grid.dp;
+        assert!((rho_centre - 2.0 / (2.0 * x0)).abs() < 1e-9, "{rho_centre}");
+    }
+
+    /// The Husimi density of a normalised Gaussian M has the weight as its mass and the
+    /// variances of M plus those of g (δ²/2 in x, ε²/2δ² in p).
+    #[test]
+    fn husimi_of_a_gaussian_has_the_analytic_moments() {
+        let ph = physics(1, 1.0, 1.0, Boundary::Periodic);
+        let grid = PhaseGrid::new(
+            1,
+            &GridConfig {
+                nx: 128,
+                np: 128,
+                length: 2.0 * PI,
+                p_max: 6.0,
+            },
+            Boundary::Periodic,
+        )
+        .unwrap();
+        let eps: f64 = 0.1;
+        let init = Initial::Husimi {
+            epsilon: eps,
+            delta: None,
+            components: vec![Component::Gaussian {
+                weight: 0.7,
+                q: vec![PI],
+                p: vec![0.5],
+                sigma_q: 0.5,
+                sigma_p: 0.8,
+            }],
+        };
+        let f = init.sample(&grid, &ph);
+        let dv = grid.cell_volume();
+        let mass: f64 = f.iter().sum::<f64>() * dv;
+        assert!((mass - 0.7).abs() < 1e-9, "mass {mass}");
+        let var_p: f64 = (0..f.len())
+            .map(|c| f[c] * (grid.p(c % 128) - 0.5).powi(2))
+            .sum::<f64>()
+            * dv
+            / mass;
+        let want = 0.8f64.powi(2) + eps * eps / (2.0 * eps);
+        assert!((var_p - want).abs() < 1e-6, "{var_p} against {want}");
     }
 }

@@ -81,6 +81,8 @@ pub struct Limits {
     pub chunk_bytes: Option<u64>,
     /// Longest line the shift kernel takes (None: any).
     pub max_line: Option<usize>,
+    /// Largest single buffer the device allows (None: host memory).
+    pub max_buffer_bytes: Option<u64>,
 }
 
 /// The schedule of a run, from the time settings.
@@ -93,7 +95,11 @@ pub struct Schedule {
 
 fn whole_steps(value: f64, dt: f64, what: &str) -> Result<usize> {
     let n = (value / dt).round();
-    if !(value > 0.0) || n < 1.0 || ((n * dt - value).abs() > 1e-9 * value.abs().max(1.0)) {
+    if value.is_nan()
+        || value <= 0.0
+        || n < 1.0
+        || ((n * dt - value).abs() > 1e-9 * value.abs().max(1.0))
+    {
         bail!("time.{what} = {value} is not a positive whole number of steps of dt = {dt}");
     }
     Ok(n as usize)
@@ -131,6 +137,14 @@ impl VlasovJob {
         let scratch = limits.chunk_bytes.unwrap_or(0).min(f_bytes) * 2;
         let host_bytes = cells as u64 * 8 * 2;
         println!("plan: {}", limits.device);
+        if let (Some(chunk), Some(buffer)) = (limits.chunk_bytes, limits.max_buffer_bytes) {
+            println!(
+                "  adapter limits: {} per storage binding (one chunk), {} per buffer, lines up to {} points",
+                human(chunk),
+                human(buffer),
+                limits.max_line.unwrap_or(0)
+            );
+        }
         println!(
             "  phase space {}D{}V: {} × {} points ({} cells), x in [{}, {}), p in [{}, {})",
             d,
@@ -161,7 +175,7 @@ impl VlasovJob {
                 super::Splitting::FourthOrder => "fourth-order",
             },
             self.numerics.degree,
-            schedule.steps / schedule.output_every + 1
+            schedule.steps.div_ceil(schedule.output_every) + 1
         );
         if cells > u32::MAX as usize {
             bail!("{cells} cells exceed the 2^32 the kernels index; use a smaller grid");
@@ -181,7 +195,8 @@ impl VlasovJob {
                 );
             }
         }
-        let needs_host = !self.diagnostics.moments.is_empty() || !self.diagnostics.sobolev.is_empty();
+        let needs_host =
+            !self.diagnostics.moments.is_empty() || !self.diagnostics.sobolev.is_empty();
         if needs_host && cells > 1 << 26 {
             bail!("diagnostics.moments / sobolev download f at every output; {cells} cells is too many (at most 2^26)");
         }
@@ -235,11 +250,11 @@ fn centre_slice(grid: &PhaseGrid, f: &[f64]) -> Vec<f64> {
     let shape = grid.shape();
     let strides = crate::field::strides_of(&shape);
     let mut base = 0;
-    for a in 1..d {
-        base += grid.nx / 2 * strides[a];
+    for s in &strides[1..d] {
+        base += grid.nx / 2 * s;
     }
-    for a in d + 1..2 * d {
-        base += grid.np / 2 * strides[a];
+    for s in &strides[d + 1..2 * d] {
+        base += grid.np / 2 * s;
     }
     let mut out = Vec::with_capacity(grid.nx * grid.np);
     for i in 0..grid.nx {
@@ -248,6 +263,33 @@ fn centre_slice(grid: &PhaseGrid, f: &[f64]) -> Vec<f64> {
         }
     }
     out
+}
+
+/// Spectral derivatives of order s amplify what is not smooth by k^s: the cut of f at the
+/// momentum box edge and, in f32, round-off. Says so before a run that asks for H^s norms.
+fn warn_about_sobolev(grid: &PhaseGrid, f: &[f64], real_bytes: usize) {
+    let d = grid.dim;
+    let max = f.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let shape = grid.shape();
+    let strides = crate::field::strides_of(&shape);
+    let edge = f
+        .iter()
+        .enumerate()
+        .filter(|(c, _)| (d..2 * d).any(|a| (c / strides[a]).is_multiple_of(grid.np)))
+        .fold(0.0f64, |m, (_, v)| m.max(v.abs()));
+    if edge > 1e-12 * max {
+        println!(
+            "  warning: f at the momentum box edge is {:.1e} of its maximum; the H^s norms see the cut \
+             there (raise grid.p_max until this is below 1e-12)",
+            edge / max.max(f64::MIN_POSITIVE)
+        );
+    }
+    if real_bytes < 8 {
+        println!(
+            "  warning: Sobolev norms of order 4 and more of f32 data are dominated by round-off \
+             (k^s amplifies it); run with --backend cpu for them"
+        );
+    }
 }
 
 /// Runs the job on `backend`, writing into `out`.
@@ -264,6 +306,9 @@ pub fn run<B: Backend + Advection>(
         .with_context(|| format!("creating the output folder {}", out.display()))?;
     let mut solver = Vlasov::new(backend, &job.physics, &job.grid, &job.numerics)?;
     let f0 = job.initial.sample(&grid, &job.physics);
+    if !job.diagnostics.sobolev.is_empty() {
+        warn_about_sobolev(&grid, &f0, limits.real_bytes);
+    }
     solver.set_f(backend, &f0)?;
     drop(f0);
 
@@ -276,37 +321,58 @@ pub fn run<B: Backend + Advection>(
     } else {
         let mut cols = vec!["t".to_string()];
         cols.extend(extra.moments.iter().map(|m| format!("moment_{m}")));
-        cols.extend(extra.sobolev.iter().map(|s| format!("sobolev_h{s}_{}", extra.sobolev_weight)));
+        cols.extend(
+            extra
+                .sobolev
+                .iter()
+                .map(|s| format!("sobolev_h{s}_{}", extra.sobolev_weight)),
+        );
         Some(CsvWriter::create(out.join("norms.csv"), &cols)?)
     };
-    let mut slice_times = CsvWriter::create(out.join("slices/times.csv"), &["index".into(), "t".into()])?;
+    let mut slice_times =
+        CsvWriter::create(out.join("slices/times.csv"), &["index".into(), "t".into()])?;
     let mut history: Vec<Diagnostics> = Vec::new();
     let mut last_slice = Vec::new();
     let mut slice_index = 0usize;
 
-    let mut record = |solver: &mut Vlasov<B>, step: usize, history: &mut Vec<Diagnostics>| -> Result<()> {
-        let initial_mass = history.first().map(|h| h.mass);
-        let diag = measure(solver, backend, initial_mass)?;
-        csv.row(&diag.row())?;
-        let want_slice = step % schedule.slice_every == 0 || step == schedule.steps;
-        if want_slice || norms_csv.is_some() {
-            let f = backend.download_real(&solver.f)?;
-            if let Some(norms) = norms_csv.as_mut() {
-                let mut row = vec![diag.t];
-                row.extend(extra.moments.iter().map(|&m| velocity_moment(&grid, job.physics.mass, &f, m)));
-                row.extend(sobolev_norms(&grid, &f, &extra.sobolev, extra.sobolev_weight)?);
-                norms.row(&row)?;
+    let mut record =
+        |solver: &mut Vlasov<B>, step: usize, history: &mut Vec<Diagnostics>| -> Result<()> {
+            let initial_mass = history.first().map(|h| h.mass);
+            let diag = measure(solver, backend, initial_mass)?;
+            csv.row(&diag.row())?;
+            let want_slice = step.is_multiple_of(schedule.slice_every) || step == schedule.steps;
+            if want_slice || norms_csv.is_some() {
+                let f = backend.download_real(&solver.f)?;
+                if let Some(norms) = norms_csv.as_mut() {
+                    let mut row = vec![diag.t];
+                    row.extend(
+                        extra
+                            .moments
+                            .iter()
+                            .map(|&m| velocity_moment(&grid, job.physics.mass, &f, m)),
+                    );
+                    row.extend(sobolev_norms(
+                        &grid,
+                        &f,
+                        &extra.sobolev,
+                        extra.sobolev_weight,
+                    )?);
+                    norms.row(&row)?;
+                }
+                if want_slice {
+                    last_slice = centre_slice(&grid, &f);
+                    write_npy_f64(
+                        out.join(format!("slices/f_{slice_index:06}.npy")),
+                        &[grid.nx, grid.np],
+                        &last_slice,
+                    )?;
+                    slice_times.row(&[slice_index as f64, diag.t])?;
+                    slice_index += 1;
+                }
             }
-            if want_slice {
-                last_slice = centre_slice(&grid, &f);
-                write_npy_f64(out.join(format!("slices/f_{slice_index:06}.npy")), &[grid.nx, grid.np], &last_slice)?;
-                slice_times.row(&[slice_index as f64, diag.t])?;
-                slice_index += 1;
-            }
-        }
-        history.push(diag);
-        Ok(())
-    };
+            history.push(diag);
+            Ok(())
+        };
     record(&mut solver, 0, &mut history)?;
 
     let bar = if quiet {
@@ -315,10 +381,8 @@ pub fn run<B: Backend + Advection>(
         indicatif::ProgressBar::new(schedule.steps as u64)
     };
     bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{bar:40} {pos}/{len} steps, t = {msg}, ETA {eta}",
-        )
-        .unwrap(),
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} steps, t = {msg}, ETA {eta}")
+            .unwrap(),
     );
     let cells = grid.cells();
     let mut stepping = 0.0;
@@ -335,7 +399,10 @@ pub fn run<B: Backend + Advection>(
             let rate = cells as f64 * step as f64 / stepping.max(1e-12);
             let last = history.last().unwrap();
             bar.set_message(format!("{:.4}, {:.3e} cell updates/s", last.t, rate));
-            if bar.is_hidden() && !quiet && (step - last_print >= print_every || step == schedule.steps) {
+            if bar.is_hidden()
+                && !quiet
+                && (step - last_print >= print_every || step == schedule.steps)
+            {
                 last_print = step;
                 println!(
                     "  step {step}/{}: t = {:.4}, mass {:.9e}, field energy {:.4e}, {:.3e} cell updates/s",
@@ -352,7 +419,14 @@ pub fn run<B: Backend + Advection>(
 
     let t: Vec<f64> = history.iter().map(|h| h.t).collect();
     let fe: Vec<f64> = history.iter().map(|h| h.field_energy).collect();
-    plot_lines(out.join("field_energy.png"), "field energy ½∫|∇U|²", "t", "field energy", &[("", &t, &fe)], true)?;
+    plot_lines(
+        out.join("field_energy.png"),
+        "field energy ½∫|∇U|²",
+        "t",
+        "field energy",
+        &[("", &t, &fe)],
+        true,
+    )?;
     plot_heatmap(
         out.join("phase_slice.png"),
         &format!("f(x, p) at t = {:.3}", solver.time),
@@ -379,7 +453,10 @@ pub fn run<B: Backend + Advection>(
         last: history.last().unwrap().row(),
         columns,
     };
-    std::fs::write(out.join("run.json"), serde_json::to_string_pretty(&summary)? + "\n")?;
+    std::fs::write(
+        out.join("run.json"),
+        serde_json::to_string_pretty(&summary)? + "\n",
+    )?;
     if !quiet {
         let (a, b) = (history.first().unwrap(), history.last().unwrap());
         println!(

@@ -121,13 +121,25 @@ impl PhaseGrid {
             bail!("physics.dim = {dim}: the dimension must be 1, 2 or 3");
         }
         if grid.nx < 2 || grid.np < 2 {
-            bail!("grid.nx = {} and grid.np = {}: need at least 2 points per axis", grid.nx, grid.np);
+            bail!(
+                "grid.nx = {} and grid.np = {}: need at least 2 points per axis",
+                grid.nx,
+                grid.np
+            );
         }
         if !(grid.length > 0.0 && grid.length.is_finite()) {
             bail!("grid.length = {} is not a positive number", grid.length);
         }
         if !(grid.p_max > 0.0 && grid.p_max.is_finite()) {
             bail!("grid.p_max = {} is not a positive number", grid.p_max);
+        }
+        let cells = (grid.nx as u128 * grid.np as u128).checked_pow(dim as u32);
+        if cells.is_none_or(|c| c > 1 << 40) {
+            bail!(
+                "a {dim}D{dim}V grid of {} × {} points per axis is beyond any memory (more than 2^40 cells)",
+                grid.nx,
+                grid.np
+            );
         }
         let x_min = match boundary {
             Boundary::Periodic => 0.0,
@@ -198,15 +210,23 @@ pub struct Vlasov<B: Backend + Advection> {
 
 impl<B: Backend + Advection> Vlasov<B> {
     /// Allocates the state with f = 0; `set_f` loads an initial condition.
-    pub fn new(backend: &B, physics: &Physics, grid: &GridConfig, numerics: &Numerics) -> Result<Self> {
+    pub fn new(
+        backend: &B,
+        physics: &Physics,
+        grid: &GridConfig,
+        numerics: &Numerics,
+    ) -> Result<Self> {
         let g = PhaseGrid::new(physics.dim, grid, physics.boundary)?;
-        if !(physics.mass > 0.0) {
+        if physics.mass.is_nan() || physics.mass <= 0.0 {
             bail!("physics.mass = {} must be positive", physics.mass);
         }
         if physics.gamma != 1.0 && physics.gamma != -1.0 {
-            bail!("physics.gamma = {}: +1 (Coulomb) or −1 (gravity)", physics.gamma);
+            bail!(
+                "physics.gamma = {}: +1 (Coulomb) or −1 (gravity)",
+                physics.gamma
+            );
         }
-        if numerics.degree % 2 == 0 || numerics.degree > crate::advect::MAX_DEGREE {
+        if numerics.degree.is_multiple_of(2) || numerics.degree > crate::advect::MAX_DEGREE {
             bail!(
                 "numerics.degree = {}: odd Lagrange degrees 1 to {} are supported",
                 numerics.degree,

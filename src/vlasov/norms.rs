@@ -42,10 +42,12 @@ fn multi_indices(vars: usize, order: usize) -> Vec<Vec<usize>> {
     }
     (0..=order)
         .flat_map(|first| {
-            multi_indices(vars - 1, order - first).into_iter().map(move |mut rest| {
-                rest.insert(0, first);
-                rest
-            })
+            multi_indices(vars - 1, order - first)
+                .into_iter()
+                .map(move |mut rest| {
+                    rest.insert(0, first);
+                    rest
+                })
         })
         .collect()
 }
@@ -59,7 +61,11 @@ pub fn sobolev_norms(
 ) -> Result<Vec<f64>> {
     let shape = grid.shape();
     if f.len() != grid.cells() {
-        bail!("Sobolev norm of {} values on a grid of {}", f.len(), grid.cells());
+        bail!(
+            "Sobolev norm of {} values on a grid of {}",
+            f.len(),
+            grid.cells()
+        );
     }
     let Some(&max_order) = orders.iter().max() else {
         return Ok(Vec::new());
@@ -87,9 +93,16 @@ pub fn sobolev_norms(
     let mut planner = rustfft::FftPlanner::new();
     let mut spectrum: Vec<Complex64> = f.iter().map(|&v| Complex64::new(v, 0.0)).collect();
     for a in 0..axes {
-        fft_axis(&mut spectrum, &shape, a, &*planner.plan_fft_forward(shape[a]));
+        fft_axis(
+            &mut spectrum,
+            &shape,
+            a,
+            &*planner.plan_fft_forward(shape[a]),
+        );
     }
-    let inverse: Vec<_> = (0..axes).map(|a| planner.plan_fft_inverse(shape[a])).collect();
+    let inverse: Vec<_> = (0..axes)
+        .map(|a| planner.plan_fft_inverse(shape[a]))
+        .collect();
     // i·k per axis and index; the Nyquist mode of an odd derivative is dropped.
     let ik: Vec<Vec<Complex64>> = (0..axes)
         .map(|a| {
@@ -107,7 +120,7 @@ pub fn sobolev_norms(
                 let mut factor = Complex64::new(1.0, 0.0);
                 for a in 0..axes {
                     let i = flat / strides[a] % shape[a];
-                    let nyquist = shape[a] % 2 == 0 && i == shape[a] / 2;
+                    let nyquist = shape[a].is_multiple_of(2) && i == shape[a] / 2;
                     if beta[a] > 0 {
                         factor *= if nyquist && beta[a] % 2 == 1 {
                             Complex64::default()
@@ -118,8 +131,8 @@ pub fn sobolev_norms(
                 }
                 *w = spectrum[flat] * factor;
             }
-            for a in 0..axes {
-                fft_axis(&mut work, &shape, a, &*inverse[a]);
+            for (a, plan) in inverse.iter().enumerate() {
+                fft_axis(&mut work, &shape, a, &**plan);
             }
             // rustfft leaves the inverse unnormalised: |work|² carries a factor len².
             *total += work
@@ -139,20 +152,27 @@ pub fn sobolev_norms(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vlasov::GridConfig;
     use crate::poisson::Boundary;
+    use crate::vlasov::GridConfig;
 
     #[test]
     fn multi_index_counts() {
         assert_eq!(multi_indices(2, 6).len(), 7);
         assert_eq!(multi_indices(6, 6).len(), 462);
-        assert!(multi_indices(3, 2).iter().all(|b| b.iter().sum::<usize>() == 2));
+        assert!(multi_indices(3, 2)
+            .iter()
+            .all(|b| b.iter().sum::<usize>() == 2));
     }
 
     /// A Gaussian in 1D1V: moments and H^1_0 in closed form.
     #[test]
     fn gaussian_norms_match_closed_forms() {
-        let cfg = GridConfig { nx: 64, np: 64, length: 20.0, p_max: 10.0 };
+        let cfg = GridConfig {
+            nx: 64,
+            np: 64,
+            length: 20.0,
+            p_max: 10.0,
+        };
         let g = PhaseGrid::new(1, &cfg, Boundary::Isolated).unwrap();
         let s = 1.0;
         let f: Vec<f64> = (0..g.cells())
@@ -167,7 +187,11 @@ mod tests {
         let n = sobolev_norms(&g, &f, &[0, 1], 0).unwrap();
         let pi = std::f64::consts::PI;
         assert!((n[0] - (1.0 / (4.0 * pi)).sqrt()).abs() < 1e-10, "{}", n[0]);
-        assert!((n[1] - (1.0 / (4.0 * pi) + 1.0 / (4.0 * pi)).sqrt()).abs() < 1e-10, "{}", n[1]);
+        assert!(
+            (n[1] - (1.0 / (4.0 * pi) + 1.0 / (4.0 * pi)).sqrt()).abs() < 1e-10,
+            "{}",
+            n[1]
+        );
         // The weight (1 + x² + p²): ∫∫(1 + r²) f² = 1/(4π) (1 + 1) for s = 1/√2 per axis of f².
         let w = sobolev_norms(&g, &f, &[0], 1).unwrap();
         assert!((w[0] - (2.0 / (4.0 * pi)).sqrt()).abs() < 1e-10, "{}", w[0]);
