@@ -10,6 +10,7 @@ pub mod bench;
 pub mod cpu;
 pub mod field;
 pub mod gpu;
+pub mod hartree;
 
 pub use backend::{Backend, FftDirection, FieldInfo, Stats};
 pub use field::Elem;
