@@ -3,6 +3,7 @@
 
 mod advect;
 mod fft;
+mod hartree;
 mod lines;
 
 use anyhow::{bail, Result};

@@ -4,6 +4,7 @@
 mod advect;
 pub mod context;
 mod fft;
+mod hartree;
 mod lines;
 pub mod shaders;
 pub mod timer;

@@ -13,16 +13,18 @@ pub enum ShaderFile {
     Advect,
     Phase,
     Corner,
+    Hartree,
 }
 
 impl ShaderFile {
-    pub const ALL: [ShaderFile; 6] = [
+    pub const ALL: [ShaderFile; 7] = [
         ShaderFile::Fft,
         ShaderFile::Elementwise,
         ShaderFile::Reduce,
         ShaderFile::Advect,
         ShaderFile::Phase,
         ShaderFile::Corner,
+        ShaderFile::Hartree,
     ];
 
     pub fn name(self) -> &'static str {
@@ -33,6 +35,7 @@ impl ShaderFile {
             ShaderFile::Advect => "advect.wgsl",
             ShaderFile::Phase => "phase.wgsl",
             ShaderFile::Corner => "corner.wgsl",
+            ShaderFile::Hartree => "hartree.wgsl",
         }
     }
 
@@ -44,6 +47,7 @@ impl ShaderFile {
             ShaderFile::Advect => include_str!("../../shaders/advect.wgsl"),
             ShaderFile::Phase => include_str!("../../shaders/phase.wgsl"),
             ShaderFile::Corner => include_str!("../../shaders/corner.wgsl"),
+            ShaderFile::Hartree => include_str!("../../shaders/hartree.wgsl"),
         }
     }
 
@@ -60,6 +64,7 @@ impl ShaderFile {
             ShaderFile::Elementwise => vec![("COMP", 2), ("X_COMP", 1), ("WG_SIZE", 256)],
             ShaderFile::Reduce => vec![("WG_SIZE", 256), ("ITEMS", 16)],
             ShaderFile::Corner => vec![("COMP", 2), ("WG_SIZE", 256)],
+            ShaderFile::Hartree => vec![("WG_SIZE", 256)],
             ShaderFile::Advect => vec![
                 ("LEN", 64),
                 ("LINES_PER_WG", 16),

@@ -9,5 +9,6 @@
 //! and spectrum are kept.
 
 pub mod grid;
+pub mod kernels;
 
 pub use grid::{External, HartreeGrid, HartreePhysics};

@@ -1,0 +1,53 @@
+// Kernels on an operator A_ab stored as complex f32 pairs, row index a first: element
+// e = a·P + b of the whole array, P points.
+//
+// conjugation_phase: A_ab ← exp(−i·scale·(t_a − t_b)) A_ab over one chunk.
+// diagonal: out[a] = Re A_aa for the diagonal elements inside one chunk.
+//
+// Host constants: WG_SIZE.
+
+#import complex
+#import grid
+
+struct OperatorParams {
+    n: u32,           // elements in this chunk (conjugation_phase) or diagonal elements (diagonal)
+    groups_x: u32,
+    points: u32,      // P
+    start_row: u32,   // row and column of the chunk's first element
+    start_col: u32,
+    first_diag: u32,  // diagonal: first a whose A_aa lies in this chunk
+    scale: f32,
+    _pad: u32,
+}
+
+@group(0) @binding(0) var<storage, read_write> data: array<vec2<f32>>;
+@group(0) @binding(1) var<storage, read> table: array<f32>;
+@group(0) @binding(2) var<uniform> params: OperatorParams;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+
+@compute @workgroup_size(WG_SIZE)
+fn conjugation_phase(@builtin(workgroup_id) wid: vec3<u32>,
+                     @builtin(local_invocation_index) lid: u32) {
+    let i = linear_group(wid, params.groups_x) * WG_SIZE + lid;
+    if (i >= params.n) {
+        return;
+    }
+    let c = params.start_col + i;
+    let row = params.start_row + c / params.points;
+    let col = c % params.points;
+    let phase = params.scale * (table[row] - table[col]);
+    data[i] = cmul(data[i], vec2<f32>(cos(phase), -sin(phase)));
+}
+
+@compute @workgroup_size(WG_SIZE)
+fn diagonal(@builtin(workgroup_id) wid: vec3<u32>,
+            @builtin(local_invocation_index) lid: u32) {
+    let t = linear_group(wid, params.groups_x) * WG_SIZE + lid;
+    if (t >= params.n) {
+        return;
+    }
+    let a = params.first_diag + t;
+    // Local index of A_aa: (a − start_row)·P + a − start_col (≥ 0 for the a given).
+    let local = (a - params.start_row) * params.points + a - params.start_col;
+    out[a] = data[local].x;
+}

@@ -1,0 +1,112 @@
+//! `hartree::kernels::MatrixKernels` on the GPU (shaders/hartree.wgsl), chunk by chunk.
+
+use anyhow::{bail, Result};
+
+use super::{dispatch_grid, GpuBackend, GpuField, WG_SIZE};
+use crate::backend::FieldInfo;
+use crate::gpu::shaders::ShaderFile;
+use crate::hartree::kernels::{check_operator, MatrixKernels};
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct OperatorParams {
+    n: u32,
+    groups_x: u32,
+    points: u32,
+    start_row: u32,
+    start_col: u32,
+    first_diag: u32,
+    scale: f32,
+    _pad: u32,
+}
+
+impl GpuBackend {
+    /// A table over the points as one buffer (joined through scratch if it is chunked).
+    fn joined_table(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        table: &GpuField,
+        purpose: &'static str,
+    ) -> Result<std::sync::Arc<wgpu::Buffer>> {
+        let bytes = table.len() as u64 * 4;
+        if bytes > self.ctx.limits.max_storage_buffer_binding_size {
+            bail!("a table of {} values exceeds one storage binding", table.len());
+        }
+        let joined = self.scratch(purpose, bytes);
+        for (c, chunk) in table.chunks.iter().enumerate() {
+            let start = table.layout.chunk_range(c).start as u64 * 4;
+            encoder.copy_buffer_to_buffer(chunk, 0, &joined, start, table.chunk_bytes(c));
+        }
+        Ok(joined)
+    }
+}
+
+impl MatrixKernels for GpuBackend {
+    fn conjugation_phase(&self, a: &mut GpuField, table: &GpuField, scale: f64) -> Result<()> {
+        let points = check_operator(a, table)?;
+        u32::try_from(a.len()).map_err(|_| anyhow::anyhow!("operator too large for 32-bit indices"))?;
+        let pipeline = self.pipeline(ShaderFile::Hartree, "conjugation_phase", &[("WG_SIZE", WG_SIZE)])?;
+        let mut encoder = self.ctx.encoder("conjugation phase");
+        let t = self.joined_table(&mut encoder, table, "operator table")?;
+        for (c, chunk) in a.chunks.iter().enumerate() {
+            let range = a.layout.chunk_range(c);
+            let grid = dispatch_grid(
+                (range.len() as u64).div_ceil(WG_SIZE as u64),
+                self.ctx.limits.max_compute_workgroups_per_dimension,
+            )?;
+            let params = self.uniform(&OperatorParams {
+                n: range.len() as u32,
+                groups_x: grid.0,
+                points: points as u32,
+                start_row: (range.start / points) as u32,
+                start_col: (range.start % points) as u32,
+                first_diag: 0,
+                scale: scale as f32,
+                _pad: 0,
+            });
+            let bg = self.bind_group_at(&pipeline, &[(0, chunk), (1, &t), (2, &params)]);
+            self.record_dispatch(&mut encoder, "conjugation phase", &pipeline, &bg, grid);
+        }
+        self.ctx.queue.submit([encoder.finish()]);
+        Ok(())
+    }
+
+    fn diagonal(&self, a: &GpuField, out: &mut GpuField) -> Result<()> {
+        let points = check_operator(a, out)?;
+        let pipeline = self.pipeline(ShaderFile::Hartree, "diagonal", &[("WG_SIZE", WG_SIZE)])?;
+        let mut encoder = self.ctx.encoder("diagonal");
+        let sums = self.scratch("operator diagonal", points as u64 * 4);
+        for (c, chunk) in a.chunks.iter().enumerate() {
+            let range = a.layout.chunk_range(c);
+            // Diagonal element a sits at a·(P + 1).
+            let first = range.start.div_ceil(points + 1);
+            let last = (range.end - 1) / (points + 1);
+            if first > last {
+                continue;
+            }
+            let count = last - first + 1;
+            let grid = dispatch_grid(
+                (count as u64).div_ceil(WG_SIZE as u64),
+                self.ctx.limits.max_compute_workgroups_per_dimension,
+            )?;
+            let params = self.uniform(&OperatorParams {
+                n: count as u32,
+                groups_x: grid.0,
+                points: points as u32,
+                start_row: (range.start / points) as u32,
+                start_col: (range.start % points) as u32,
+                first_diag: first as u32,
+                scale: 0.0,
+                _pad: 0,
+            });
+            let bg = self.bind_group_at(&pipeline, &[(0, chunk), (2, &params), (3, &sums)]);
+            self.record_dispatch(&mut encoder, "diagonal", &pipeline, &bg, grid);
+        }
+        for (c, chunk) in out.chunks.iter().enumerate() {
+            let start = out.layout.chunk_range(c).start as u64 * 4;
+            encoder.copy_buffer_to_buffer(&sums, start, chunk, 0, out.chunk_bytes(c));
+        }
+        self.ctx.queue.submit([encoder.finish()]);
+        Ok(())
+    }
+}
