@@ -9,6 +9,10 @@
 //! and spectrum are kept.
 
 pub mod grid;
+pub mod init;
 pub mod kernels;
+pub mod solver;
+pub mod spectrum;
+pub mod thermal;
 
 pub use grid::{External, HartreeGrid, HartreePhysics};
