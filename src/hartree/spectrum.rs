@@ -79,7 +79,10 @@ pub fn hermitian_eigenvalues(rows: usize, a: &[Complex64]) -> Result<Vec<f64>> {
 }
 
 /// Eigenvalues (ascending) and eigenvectors as a faer matrix (column j belongs to λ_j).
-pub(crate) fn hermitian_eigen_mat(rows: usize, a: &[Complex64]) -> Result<(Vec<f64>, Mat<Complex64>)> {
+pub(crate) fn hermitian_eigen_mat(
+    rows: usize,
+    a: &[Complex64],
+) -> Result<(Vec<f64>, Mat<Complex64>)> {
     check(rows, a)?;
     let evd = view(rows, a)
         .self_adjoint_eigen(Side::Lower)
@@ -106,7 +109,10 @@ pub fn hermitian_eigen(rows: usize, a: &[Complex64]) -> Result<(Vec<f64>, Vec<Co
 
 /// The trace norm tr|A| = Σ_j |λ_j| of a Hermitian matrix (exact, by its eigenvalues).
 pub fn trace_norm(rows: usize, a: &[Complex64]) -> Result<f64> {
-    Ok(hermitian_eigenvalues(rows, a)?.iter().map(|l| l.abs()).sum())
+    Ok(hermitian_eigenvalues(rows, a)?
+        .iter()
+        .map(|l| l.abs())
+        .sum())
 }
 
 /// The Hilbert–Schmidt (Frobenius) norm (Σ|A_ab|²)^½ of any matrix.
@@ -219,7 +225,13 @@ mod tests {
         let n = 24;
         let u = random_unitary(n, &mut rng);
         let lambda: Vec<f64> = (0..n)
-            .map(|j| if j % 3 == 0 { -(j as f64) / 7.0 } else { j as f64 / 5.0 })
+            .map(|j| {
+                if j % 3 == 0 {
+                    -(j as f64) / 7.0
+                } else {
+                    j as f64 / 5.0
+                }
+            })
             .collect();
         let a = conjugate(n, &u, &lambda);
         let expect: f64 = lambda.iter().map(|l| l.abs()).sum();
@@ -231,7 +243,10 @@ mod tests {
         // Hilbert–Schmidt norm is unitarily invariant: (Σλ²)^½.
         let hs = hilbert_schmidt(&a);
         let hs_expect = lambda.iter().map(|l| l * l).sum::<f64>().sqrt();
-        assert!((hs - hs_expect).abs() < 1e-12 * hs_expect, "{hs} vs {hs_expect}");
+        assert!(
+            (hs - hs_expect).abs() < 1e-12 * hs_expect,
+            "{hs} vs {hs_expect}"
+        );
         // σ_y: eigenvalues ±1, trace norm 2.
         let z = Complex64::new(0.0, 0.0);
         let sy = [z, Complex64::new(0.0, -1.0), Complex64::new(0.0, 1.0), z];
@@ -245,14 +260,22 @@ mod tests {
         // Upper entry 1, lower entry 0.5: defect 0.5 relative to max|A| = 1.
         let a = [one, one, 0.5 * one, one];
         let err = hermitian_eigenvalues(2, &a).unwrap_err().to_string();
-        assert!(err.contains("not Hermitian") && err.contains("5.000e-1"), "{err}");
+        assert!(
+            err.contains("not Hermitian") && err.contains("5.000e-1"),
+            "{err}"
+        );
         // A complex diagonal is not Hermitian either.
         let b = [Complex64::new(1.0, 1e-3), z, z, one];
-        assert!(trace_norm(2, &b).unwrap_err().to_string().contains("not Hermitian"));
+        assert!(trace_norm(2, &b)
+            .unwrap_err()
+            .to_string()
+            .contains("not Hermitian"));
         // Round-off asymmetry below the tolerance passes.
         let c = [one, one, Complex64::new(1.0, 1e-12), one];
         assert!(hermitian_eigenvalues(2, &c).is_ok());
-        let err = hermitian_eigenvalues(MAX_ROWS + 1, &[]).unwrap_err().to_string();
+        let err = hermitian_eigenvalues(MAX_ROWS + 1, &[])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("8192"), "{err}");
         let err = hermitian_eigen(3, &a).unwrap_err().to_string();
         assert!(err.contains("4 entries"), "{err}");

@@ -40,7 +40,7 @@ pub fn kinetic_matrix(grid: &HartreeGrid, physics: &HartreePhysics) -> Vec<Compl
     for axis in 0..d {
         let stride = n.pow((d - 1 - axis) as u32);
         for start in 0..p {
-            if (start / stride) % n != 0 {
+            if !(start / stride).is_multiple_of(n) {
                 continue;
             }
             for (i, l) in line.iter_mut().enumerate() {
@@ -190,7 +190,10 @@ pub fn fermi_dirac(eigenvalues: &[f64], beta: f64, particles: f64) -> Result<(Ve
         }
     };
     let lowest = eigenvalues.iter().copied().fold(f64::INFINITY, f64::min);
-    let highest = eigenvalues.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let highest = eigenvalues
+        .iter()
+        .copied()
+        .fold(f64::NEG_INFINITY, f64::max);
     let mut width = (highest - lowest).max(1.0 / beta).max(f64::MIN_POSITIVE);
     let (mut lo, mut hi) = (lowest - width, highest + width);
     // Widen until the bracket holds N (a few steps: the tails fall like e^(−β·width)).
@@ -291,8 +294,10 @@ pub fn thermal_state(
             spectrum::MAX_ROWS
         );
     }
-    if !(tolerance > 0.0) || max_iterations == 0 {
-        bail!("thermal state: tolerance {tolerance} must be positive and max_iterations at least 1");
+    if tolerance.is_nan() || tolerance <= 0.0 || max_iterations == 0 {
+        bail!(
+            "thermal state: tolerance {tolerance} must be positive and max_iterations at least 1"
+        );
     }
     let particles = physics.particles();
     let v_ext = external_potential(grid, physics);
@@ -425,7 +430,11 @@ mod tests {
                 for ax in (0..dim).rev() {
                     let i = rest % n;
                     rest /= n;
-                    let m = if 2 * i <= n { i as f64 } else { i as f64 - n as f64 };
+                    let m = if 2 * i <= n {
+                        i as f64
+                    } else {
+                        i as f64 - n as f64
+                    };
                     wave[ax] = 2.0 * std::f64::consts::PI * m / length;
                 }
                 let v: Vec<Complex64> = (0..p)
@@ -442,7 +451,10 @@ mod tests {
                         (kv - energy * v[a]).norm()
                     })
                     .fold(0.0, f64::max);
-                assert!(err < 1e-12 * energy.max(1.0), "d={dim} n={n} q={q}: {err:e}");
+                assert!(
+                    err < 1e-12 * energy.max(1.0),
+                    "d={dim} n={n} q={q}: {err:e}"
+                );
             }
         }
     }
@@ -454,7 +466,10 @@ mod tests {
             for particles in [0.3, 4.0, 7.5, 19.9] {
                 let (occ, mu) = fermi_dirac(&levels, beta, particles).unwrap();
                 let sum: f64 = occ.iter().sum();
-                assert!((sum - particles).abs() < 1e-12, "β={beta} N={particles}: {sum}");
+                assert!(
+                    (sum - particles).abs() < 1e-12,
+                    "β={beta} N={particles}: {sum}"
+                );
                 assert!(occ.iter().all(|&o| (0.0..=1.0).contains(&o)));
                 assert!(occ.windows(2).all(|w| w[0] >= w[1]));
                 assert!(mu.is_finite());
@@ -566,8 +581,16 @@ mod tests {
             let spec = spectrum::hermitian_eigenvalues(n, &state.matrix).unwrap();
             assert!(spec[0] > -1e-13 && spec[n - 1] < 1.0 + 1e-13);
             // The potential is not trivial (the density is not uniform).
-            let spread = state.potential.iter().copied().fold(f64::NEG_INFINITY, f64::max)
-                - state.potential.iter().copied().fold(f64::INFINITY, f64::min);
+            let spread = state
+                .potential
+                .iter()
+                .copied()
+                .fold(f64::NEG_INFINITY, f64::max)
+                - state
+                    .potential
+                    .iter()
+                    .copied()
+                    .fold(f64::INFINITY, f64::min);
             assert!(spread > 0.05, "γ = {gamma}: U spread {spread}");
             let c = commutator(&grid, &phys, &state);
             eprintln!(
@@ -575,7 +598,7 @@ mod tests {
                  |[h, A]| / (|h||A|) = {c:.2e}",
                 state.iterations, state.residual, state.mu
             );
-            assert!(c < 1e-9, "γ = {gamma}: commutator {c:e}");
+            assert!(c < 1e-11, "γ = {gamma}: commutator {c:e}");
             // Repulsion spreads the cloud, gravity contracts it: U has a maximum (γ = +1) or a
             // minimum (γ = −1) at the centre.
             let centre = state.potential[n / 2];
@@ -607,8 +630,10 @@ mod tests {
                 worst = worst.max((state.levels[j] - exact).abs());
             }
             eprintln!("{boundary:?}: first 8 oscillator levels within {worst:.2e}");
-            assert!(worst < 1e-10, "oscillator levels off by {worst:e}");
-            assert!(state.occupations[..4].iter().all(|o| (o - 1.0).abs() < 1e-12));
+            assert!(worst < 1e-12, "oscillator levels off by {worst:e}");
+            assert!(state.occupations[..4]
+                .iter()
+                .all(|o| (o - 1.0).abs() < 1e-12));
             assert!(state.occupations[4..].iter().all(|o| o.abs() < 1e-12));
             assert!(state.mu > 0.35 && state.mu < 0.45);
             let trace: f64 = (0..n).map(|a| state.matrix[a * n + a].re).sum();
