@@ -20,3 +20,4 @@ pub mod dispersion;
 pub mod output;
 pub mod poisson;
 pub mod vlasov;
+pub mod wigner;

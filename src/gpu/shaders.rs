@@ -14,10 +14,11 @@ pub enum ShaderFile {
     Phase,
     Corner,
     Hartree,
+    Quantize,
 }
 
 impl ShaderFile {
-    pub const ALL: [ShaderFile; 7] = [
+    pub const ALL: [ShaderFile; 8] = [
         ShaderFile::Fft,
         ShaderFile::Elementwise,
         ShaderFile::Reduce,
@@ -25,6 +26,7 @@ impl ShaderFile {
         ShaderFile::Phase,
         ShaderFile::Corner,
         ShaderFile::Hartree,
+        ShaderFile::Quantize,
     ];
 
     pub fn name(self) -> &'static str {
@@ -36,6 +38,7 @@ impl ShaderFile {
             ShaderFile::Phase => "phase.wgsl",
             ShaderFile::Corner => "corner.wgsl",
             ShaderFile::Hartree => "hartree.wgsl",
+            ShaderFile::Quantize => "quantize.wgsl",
         }
     }
 
@@ -48,6 +51,7 @@ impl ShaderFile {
             ShaderFile::Phase => include_str!("../../shaders/phase.wgsl"),
             ShaderFile::Corner => include_str!("../../shaders/corner.wgsl"),
             ShaderFile::Hartree => include_str!("../../shaders/hartree.wgsl"),
+            ShaderFile::Quantize => include_str!("../../shaders/quantize.wgsl"),
         }
     }
 
@@ -65,6 +69,7 @@ impl ShaderFile {
             ShaderFile::Reduce => vec![("WG_SIZE", 256), ("ITEMS", 16)],
             ShaderFile::Corner => vec![("COMP", 2), ("WG_SIZE", 256)],
             ShaderFile::Hartree => vec![("WG_SIZE", 256)],
+            ShaderFile::Quantize => vec![("WG_SIZE", 256)],
             ShaderFile::Advect => vec![
                 ("LEN", 64),
                 ("LINES_PER_WG", 16),
