@@ -360,7 +360,8 @@ impl<B: QuantizeKernels> Wigner<B> {
     }
 
     /// W_s of the density matrix `a` (complex, shape `spec.matrix_shape()`) into the real field
-    /// `w` (shape `spec.shape()`), normalised to ∫∫W = tr A / N.
+    /// `w` (shape `spec.shape()`), normalised to ∫∫W = tr A / N. A must be Hermitian: W_s is
+    /// then real, and the imaginary part of the last transform (round-off) is dropped.
     pub fn wigner(&mut self, backend: &B, a: &B::Field, w: &mut B::Field) -> Result<()> {
         let s = &self.spec;
         if a.shape() != s.matrix_shape() || a.elem() != Elem::Complex {

@@ -339,6 +339,105 @@ fn tensor_products_factorise_cpu() {
     }
 }
 
+/// The discrete Wigner function W_d of DESIGN.md section 2, by its definition (host, f64):
+/// W_d(X_j, p_k) = (πε)^(−d)/N Σ_(r ≡ j mod 2) A_((j+r)/2, (j−r)/2) e^(−iπ k·r/n), r ∈ Z_2n per
+/// axis.
+fn discrete_wigner(s: &PhaseGridSpec, a: &[Complex64]) -> Vec<f64> {
+    let (d, n) = (s.dim, s.n);
+    let m = 2 * n;
+    let points = n.pow(d as u32);
+    let c = 1.0 / ((std::f64::consts::PI * s.epsilon).powi(d as i32) * s.particles);
+    (0..m.pow(2 * d as u32))
+        .map(|g| {
+            let mut idx = vec![0; 2 * d];
+            let mut rest = g;
+            for ax in (0..2 * d).rev() {
+                idx[ax] = rest % m;
+                rest /= m;
+            }
+            let mut sum = Complex64::new(0.0, 0.0);
+            for rr in 0..m.pow(d as u32) {
+                let (mut row, mut col, mut phase, mut rest, mut ok) = (0, 0, 0.0, rr, true);
+                for i in 0..d {
+                    let r = rest % m;
+                    rest /= m;
+                    let j = idx[i];
+                    if !(j + r).is_multiple_of(2) {
+                        ok = false;
+                        break;
+                    }
+                    row = row * n + ((j + r) / 2) % n;
+                    col = col * n + ((j + m - r) / 2) % n;
+                    phase += (idx[d + i] as f64 - n as f64) * r as f64;
+                }
+                if ok {
+                    let arg = -std::f64::consts::PI * phase / n as f64;
+                    sum += a[row * points + col] * Complex64::from_polar(1.0, arg);
+                }
+            }
+            c * sum.re
+        })
+        .collect()
+}
+
+/// (1 + P_i)(1 + G_i) along axis i: the p-alias P W(X_j, p) = (−1)^j W(X_j, p + πε/h) (momenta
+/// wrap mod 2n) and the X-ghost G W(X, p_k) = (−1)^k W(X + L/2, p_k).
+fn add_aliases(s: &PhaseGridSpec, w: &[f64], axis: usize) -> Vec<f64> {
+    let (d, n) = (s.dim, s.n);
+    let m = 2 * n;
+    let strides: Vec<usize> = (0..2 * d).map(|a| m.pow((2 * d - 1 - a) as u32)).collect();
+    let digit = |g: usize, a: usize| (g / strides[a]) % m;
+    let (sx, sp) = (strides[axis], strides[d + axis]);
+    let ghost: Vec<f64> = (0..w.len())
+        .map(|g| {
+            let (j, k) = (digit(g, axis), digit(g, d + axis));
+            let sign = if (k + n) % 2 == 0 { 1.0 } else { -1.0 };
+            w[g] + sign * w[g - j * sx + ((j + n) % m) * sx]
+        })
+        .collect();
+    (0..w.len())
+        .map(|g| {
+            let (j, k) = (digit(g, axis), digit(g, d + axis));
+            let sign = if j % 2 == 0 { 1.0 } else { -1.0 };
+            ghost[g] + sign * ghost[g - k * sp + ((k + n) % m) * sp]
+        })
+        .collect()
+}
+
+/// W_d = Π_i (1 + P_i)(1 + G_i) W_s exactly, for any Hermitian A; and W_d has both alias
+/// symmetries, which W_s lacks.
+#[test]
+fn discrete_wigner_is_four_copies_of_wigner_s_cpu() {
+    let cpu = CpuBackend::new();
+    let mut rng = rng("discrete_wigner_is_four_copies_of_wigner_s_cpu");
+    for (dim, n) in [(1, 8), (1, 7), (2, 4)] {
+        let s = spec(dim, n, TWO_PI, 0.15, 7.0);
+        let a = random_hermitian(&mut rng, n.pow(dim as u32));
+        let ws = wigner_of(&cpu, &s, &a);
+        let wd = discrete_wigner(&s, &a);
+        let mut copies = ws.clone();
+        for axis in 0..dim {
+            copies = add_aliases(&s, &copies, axis);
+        }
+        let e = rel_err_real(&copies, &wd);
+        eprintln!("CPU d = {dim}, n = {n}: W_d vs (1 + P)(1 + G) W_s, relative {e:.2e}");
+        assert!(e < 1e-12, "{e:.2e}");
+        // The alias identities: (1 + P)(1 + G) W_d = 4^d W_d; not so for W_s.
+        let mut wd4 = wd.clone();
+        let mut ws4 = ws.clone();
+        for axis in 0..dim {
+            wd4 = add_aliases(&s, &wd4, axis);
+            ws4 = add_aliases(&s, &ws4, axis);
+        }
+        let f = 4f64.powi(dim as i32);
+        let wd_scaled: Vec<f64> = wd.iter().map(|x| f * x).collect();
+        let ws_scaled: Vec<f64> = ws.iter().map(|x| f * x).collect();
+        let e = rel_err_real(&wd4, &wd_scaled);
+        assert!(e < 1e-12, "alias identities of W_d: {e:.2e}");
+        assert!(rel_err_real(&ws4, &ws_scaled) > 0.1);
+    }
+}
+
 /// Chunk limits for the GPU runs: one chunk, and chunks small enough that both the phase array
 /// and (in 1D and 2D) the matrix split into many.
 fn gpu_backends(dim: usize) -> Vec<(Option<u64>, hvp::gpu::GpuBackend)> {
