@@ -18,6 +18,7 @@ pub mod config;
 pub mod demo;
 pub mod dispersion;
 pub mod output;
+pub mod plan;
 pub mod poisson;
 pub mod vlasov;
 pub mod wigner;

@@ -109,16 +109,16 @@ macro_rules! with_backend {
 
 impl AnyBackend {
     /// What a run's plan is checked against.
-    fn limits(&self) -> vlasov::job::Limits {
+    fn limits(&self) -> hvp::plan::Limits {
         match self {
-            AnyBackend::Gpu(g) => vlasov::job::Limits {
+            AnyBackend::Gpu(g) => hvp::plan::Limits {
                 device: g.describe(),
                 real_bytes: g.real_bytes(),
                 chunk_bytes: Some(g.max_chunk_len() as u64 * g.real_bytes() as u64),
                 max_line: Some(g.max_shift_len()),
                 max_buffer_bytes: Some(g.ctx.limits.max_buffer_size),
             },
-            AnyBackend::Cpu(c) => vlasov::job::Limits {
+            AnyBackend::Cpu(c) => hvp::plan::Limits {
                 device: c.describe(),
                 real_bytes: c.real_bytes(),
                 chunk_bytes: None,

@@ -104,11 +104,9 @@ fn hermiticity_error(n: usize, a: &[Complex64]) -> f64 {
 fn check_invariants<B: Backend + MatrixKernels>(b: &B, name: &str, tol: f64) {
     let ph = physics(1, 0.1, 4.0);
     let mut s = start(b, &ph, 64, 2.0 * PI, &calibration_like(1));
-    let d0 = measure(&mut s, b, None).unwrap();
-    for _ in 0..100 {
-        s.step(b, 0.01).unwrap();
-    }
-    let d1 = measure(&mut s, b, None).unwrap();
+    let d0 = measure(&mut s, b, false).unwrap();
+    s.advance(b, 0.01, 100).unwrap();
+    let d1 = measure(&mut s, b, false).unwrap();
     let a = b.download_complex(&s.a).unwrap();
     let herm = hermiticity_error(64, &a);
     eprintln!(
@@ -203,12 +201,12 @@ fn energy_error_is_second_order_in_tau() {
     let ph = physics(1, 0.1, 4.0);
     let drift = |dt: f64| -> f64 {
         let mut s = start(&cpu, &ph, 64, 2.0 * PI, &calibration_like(1));
-        let e0 = measure(&mut s, &cpu, None).unwrap().total;
+        let e0 = measure(&mut s, &cpu, false).unwrap().total;
         let steps = (1.0 / dt).round() as usize;
         let mut worst: f64 = 0.0;
         for _ in 0..steps {
             s.step(&cpu, dt).unwrap();
-            worst = worst.max((measure(&mut s, &cpu, None).unwrap().total - e0).abs());
+            worst = worst.max((measure(&mut s, &cpu, false).unwrap().total - e0).abs());
         }
         worst
     };
@@ -216,6 +214,22 @@ fn energy_error_is_second_order_in_tau() {
     let order = (e1 / e2).log2();
     eprintln!("energy error over t ≤ 1: {e1:.3e} (τ = 0.04), {e2:.3e} (τ = 0.02): order {order:.2}");
     assert!(order > 1.7, "order {order}");
+}
+
+/// Merged kinetic half steps give the Strang steps themselves.
+#[test]
+fn advance_equals_repeated_steps() {
+    let cpu = CpuBackend::new();
+    let ph = physics(1, 0.1, 4.0);
+    let mut s1 = start(&cpu, &ph, 64, 2.0 * PI, &calibration_like(1));
+    let mut s2 = start(&cpu, &ph, 64, 2.0 * PI, &calibration_like(1));
+    for _ in 0..10 {
+        s1.step(&cpu, 0.02).unwrap();
+    }
+    s2.advance(&cpu, 0.02, 10).unwrap();
+    let err = rel_err(&cpu.download_complex(&s2.a).unwrap(), &cpu.download_complex(&s1.a).unwrap());
+    assert!(err < 1e-13, "{err:e}");
+    assert!((s1.time - s2.time).abs() < 1e-15);
 }
 
 fn evolve<B: Backend + MatrixKernels>(b: &B) -> Vec<Complex64> {
@@ -236,5 +250,41 @@ fn gpu_and_cpu_agree_after_20_steps() {
             eprintln!("2D Hartree, GPU (chunk {chunk:?}) against CPU after 20 steps: {err:.2e}");
             assert!(err < 1e-5, "{err:e}");
         }
+    }
+}
+
+/// The spectrum is kept (unitary conjugation): min and max eigenvalue of A over 100 steps of
+/// an interacting state, so 0 ≤ ω ≤ 1 propagates (paper eq. 1.5).
+#[test]
+fn spectrum_is_kept_over_100_steps() {
+    let check = |name: &str, d0: (f64, f64), d1: (f64, f64), tol: f64| {
+        eprintln!(
+            "{name}: occupations min {:.3e} → {:.3e}, max {:.9} → {:.9}",
+            d0.0, d1.0, d0.1, d1.1
+        );
+        assert!((d1.0 - d0.0).abs() < tol && (d1.1 - d0.1).abs() < tol, "{name}");
+        assert!((d0.1 - 0.90909).abs() < 1e-4, "{name}: largest occupation {}", d0.1);
+    };
+    let ph = physics(1, 0.1, 4.0);
+    let run = |name: &str, tol: f64, b: &dyn Fn() -> ((f64, f64), (f64, f64))| {
+        let (d0, d1) = b();
+        check(name, d0, d1, tol);
+    };
+    let cpu = CpuBackend::new();
+    run("cpu", 1e-10, &|| {
+        let mut s = start(&cpu, &ph, 128, 2.0 * PI, &calibration_like(1));
+        let d0 = measure(&mut s, &cpu, true).unwrap();
+        s.advance(&cpu, 0.01, 100).unwrap();
+        let d1 = measure(&mut s, &cpu, true).unwrap();
+        ((d0.min_occupation, d0.max_occupation), (d1.min_occupation, d1.max_occupation))
+    });
+    if let Some(g) = gpu(None) {
+        run("gpu", 1e-5, &|| {
+            let mut s = start(&g, &ph, 128, 2.0 * PI, &calibration_like(1));
+            let d0 = measure(&mut s, &g, true).unwrap();
+            s.advance(&g, 0.01, 100).unwrap();
+            let d1 = measure(&mut s, &g, true).unwrap();
+            ((d0.min_occupation, d0.max_occupation), (d1.min_occupation, d1.max_occupation))
+        });
     }
 }

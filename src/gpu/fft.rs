@@ -85,7 +85,7 @@ impl GpuBackend {
                 let table: Vec<f32> = (0..count)
                     .flat_map(|k| {
                         let phase = -2.0 * std::f64::consts::PI * k as f64 / n as f64;
-                        [phase.cos() as f32, phase.sin() as f32]
+                        unit_f32(phase.cos(), phase.sin())
                     })
                     .collect();
                 Arc::new(
@@ -227,6 +227,31 @@ impl GpuBackend {
         encoder.copy_buffer_to_buffer(&scratch, 0, buf, 0, bytes);
         Ok(())
     }
+}
+
+/// The f32 pair within one ulp of (c, s) whose modulus is closest to 1. Rounding cos and sin
+/// separately leaves |w| off 1 by up to ~1e-7 with a bias that is the same for every
+/// transform of a length, so a long evolution of unitary steps (forward and inverse FFTs
+/// many times over) would shrink or grow the norm; the nearest pair of modulus ≈ 1 does not.
+fn unit_f32(c: f64, s: f64) -> [f32; 2] {
+    let near = |v: f64| {
+        let r = v as f32;
+        [r.next_down(), r, r.next_up()]
+    };
+    let mut best = [c as f32, s as f32];
+    let mut best_key = (f64::INFINITY, f64::INFINITY);
+    for cr in near(c) {
+        for sr in near(s) {
+            let modulus = (cr as f64).hypot(sr as f64);
+            let distance = (cr as f64 - c).abs() + (sr as f64 - s).abs();
+            let key = ((modulus - 1.0).abs(), distance);
+            if key < best_key {
+                best_key = key;
+                best = [cr, sr];
+            }
+        }
+    }
+    best
 }
 
 /// Compile-time sizes of the FFT kernel for lines of length n.

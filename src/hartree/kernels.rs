@@ -25,7 +25,7 @@ pub(crate) fn check_operator(a: &impl FieldInfo, table: &impl FieldInfo) -> Resu
     }
     let shape = a.shape();
     let d = shape.len() / 2;
-    if shape.len() % 2 != 0 || shape[..d] != shape[d..] {
+    if !shape.len().is_multiple_of(2) || shape[..d] != shape[d..] {
         bail!("an operator has shape [n..] ++ [n..] with equal halves, not {shape:?}");
     }
     let points: usize = shape[..d].iter().product();

@@ -3,7 +3,8 @@
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 
-use super::grid::{External, HartreeGrid, HartreePhysics};
+use super::grid::{HartreeGrid, HartreePhysics};
+use super::thermal::external_potential;
 use super::kernels::MatrixKernels;
 use crate::backend::{Backend, FftDirection};
 use crate::field::Elem;
@@ -33,30 +34,6 @@ pub struct Hartree<B: Backend + MatrixKernels> {
     total_potential: B::Field,
     poisson: Poisson<B>,
     pub time: f64,
-}
-
-/// V_ext over the grid points; on a periodic box with the minimal-image displacement.
-pub fn external_potential(grid: &HartreeGrid, physics: &HartreePhysics) -> Vec<f64> {
-    let Some(External::Harmonic { omega, centre }) = &physics.external else {
-        return vec![0.0; grid.points()];
-    };
-    (0..grid.points())
-        .map(|a| {
-            let x = grid.point(a);
-            let r2: f64 = x
-                .iter()
-                .zip(centre)
-                .map(|(xi, ci)| {
-                    let mut d = xi - ci;
-                    if physics.boundary == Boundary::Periodic {
-                        d -= grid.length * (d / grid.length).round();
-                    }
-                    d * d
-                })
-                .sum();
-            0.5 * physics.mass * omega * omega * r2
-        })
-        .collect()
 }
 
 /// A → F A F† with F the unitary DFT: forward over the row axes, normalised inverse over the
@@ -156,6 +133,24 @@ impl<B: Backend + MatrixKernels> Hartree<B> {
         Ok(())
     }
 
+    /// `steps` Strang steps with the kinetic half steps between them merged into whole ones:
+    /// the same result as calling `step` that often, with half the FFTs (so half the f32
+    /// round-off on the GPU).
+    pub fn advance(&mut self, backend: &B, tau: f64, steps: usize) -> Result<()> {
+        if steps == 0 {
+            return Ok(());
+        }
+        self.kinetic(backend, tau / 2.0)?;
+        for i in 0..steps {
+            self.solve_field(backend)?;
+            self.potential_step(backend, tau)?;
+            let last = i + 1 == steps;
+            self.kinetic(backend, if last { tau / 2.0 } else { tau })?;
+            self.time += tau;
+        }
+        Ok(())
+    }
+
     pub fn rho(&self) -> &B::Field {
         &self.rho
     }
@@ -217,12 +212,13 @@ impl HartreeDiagnostics {
     }
 }
 
-/// Measures the state now (solving for its field first). `spectrum` gives the eigenvalues of
-/// the host matrix when wanted (dense, CPU).
+/// Measures the state now (solving for its field first). With `spectrum` the matrix is
+/// downloaded and its eigenvalues computed densely on the host (f64; up to
+/// `spectrum::MAX_ROWS` points).
 pub fn measure<B: Backend + MatrixKernels>(
     solver: &mut Hartree<B>,
     backend: &B,
-    spectrum: Option<&dyn Fn(usize, &[num_complex::Complex64]) -> Result<(f64, f64)>>,
+    spectrum: bool,
 ) -> Result<HartreeDiagnostics> {
     solver.solve_field(backend)?;
     let g = solver.grid.clone();
@@ -259,9 +255,16 @@ pub fn measure<B: Backend + MatrixKernels>(
         .map(|i| 0.5 * (rho[i] - rho_b) * u[i] + rho[i] * v[i])
         .sum::<f64>()
         * cell;
-    let (min_occupation, max_occupation) = match spectrum {
-        Some(f) => f(points, &backend.download_complex(&solver.a)?)?,
-        None => (f64::NAN, f64::NAN),
+    let (min_occupation, max_occupation) = if spectrum {
+        let a = backend.download_complex(&solver.a)?;
+        // f32 storage leaves A Hermitian only to round-off: use its Hermitian part.
+        let sym: Vec<num_complex::Complex64> = (0..points * points)
+            .map(|k| 0.5 * (a[k] + a[(k % points) * points + k / points].conj()))
+            .collect();
+        let eig = super::spectrum::hermitian_eigenvalues(points, &sym)?;
+        (eig[0], eig[points - 1])
+    } else {
+        (f64::NAN, f64::NAN)
     };
     Ok(HartreeDiagnostics {
         t: solver.time,

@@ -1,0 +1,94 @@
+//! What every run shares before it starts: the time schedule, the limits of the backend that
+//! will run it, and the host's memory, with errors that say why a run cannot go ahead.
+
+use anyhow::{bail, Result};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeConfig {
+    /// Time step τ.
+    pub dt: f64,
+    /// Final time (a whole number of steps).
+    pub t_end: f64,
+    /// Time between rows of diagnostics.csv (a whole number of steps).
+    pub output_every: f64,
+    /// Time between phase-space slices (default: only the first and the last time).
+    #[serde(default)]
+    pub slice_every: Option<f64>,
+}
+
+impl TimeConfig {
+    pub fn schedule(&self) -> Result<Schedule> {
+        let t = self;
+        if !(t.dt > 0.0 && t.dt.is_finite()) {
+            bail!("time.dt = {} must be a positive number", t.dt);
+        }
+        let steps = whole_steps(t.t_end, t.dt, "t_end")?;
+        let output_every = whole_steps(t.output_every, t.dt, "output_every")?;
+        let slice_every = match t.slice_every {
+            Some(s) => whole_steps(s, t.dt, "slice_every")?,
+            None => steps,
+        };
+        Ok(Schedule {
+            steps,
+            output_every,
+            slice_every,
+        })
+    }
+
+}
+
+/// What the plan checks a run against, from the backend that will run it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Limits {
+    pub device: String,
+    /// Bytes of one stored real number.
+    pub real_bytes: usize,
+    /// Largest chunk of a real field, in bytes (None: one array).
+    pub chunk_bytes: Option<u64>,
+    /// Longest line the shift kernel takes (None: any).
+    pub max_line: Option<usize>,
+    /// Largest single buffer the device allows (None: host memory).
+    pub max_buffer_bytes: Option<u64>,
+}
+
+/// The schedule of a run, from the time settings.
+#[derive(Clone, Debug, Serialize)]
+pub struct Schedule {
+    pub steps: usize,
+    pub output_every: usize,
+    pub slice_every: usize,
+}
+
+pub fn whole_steps(value: f64, dt: f64, what: &str) -> Result<usize> {
+    let n = (value / dt).round();
+    if value.is_nan()
+        || value <= 0.0
+        || n < 1.0
+        || ((n * dt - value).abs() > 1e-9 * value.abs().max(1.0))
+    {
+        bail!("time.{what} = {value} is not a positive whole number of steps of dt = {dt}");
+    }
+    Ok(n as usize)
+}
+
+/// Bytes as KiB, MiB or GiB.
+pub fn human(bytes: u64) -> String {
+    let b = bytes as f64;
+    if b >= (1u64 << 30) as f64 {
+        format!("{:.2} GiB", b / (1u64 << 30) as f64)
+    } else if b >= (1u64 << 20) as f64 {
+        format!("{:.1} MiB", b / (1u64 << 20) as f64)
+    } else {
+        format!("{:.1} KiB", b / 1024.0)
+    }
+}
+
+pub fn host_available_bytes() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
