@@ -30,6 +30,12 @@ pub struct HartreePhysics {
     /// An external potential added to U (none by default).
     #[serde(default)]
     pub external: Option<External>,
+    /// The Hartree–Fock exchange term of the paper's eq. 1.15: h − X with
+    /// X(x; y) = γ G(x − y) ω(x; y)/N (the interaction V = γG of U = V * ρ; see
+    /// `hartree::exchange`). d ≤ 2 only: the potential step becomes dense P × P work on the
+    /// host, two Hermitian eigendecompositions and eight products per step (P = n^d ≤ 4096).
+    #[serde(default)]
+    pub exchange: bool,
 }
 
 /// External potentials.
@@ -70,6 +76,14 @@ impl HartreePhysics {
             if n.is_nan() || n <= 0.0 {
                 bail!("physics.particles = {n} must be positive");
             }
+        }
+        if self.exchange && self.dim > 2 {
+            bail!(
+                "physics.exchange needs dim ≤ 2, not {}: the exchange step is a dense P × P \
+                 eigendecomposition with P = n^{} grid points (already 4096 × 4096 at n = 16)",
+                self.dim,
+                self.dim
+            );
         }
         if let Some(External::Harmonic { omega, centre }) = &self.external {
             if centre.len() != self.dim || !omega.is_finite() {

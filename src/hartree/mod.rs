@@ -8,6 +8,7 @@
 //! module), and a kinetic half step. Both phases are unitary conjugations: trace, Hermiticity
 //! and spectrum are kept.
 
+pub mod exchange;
 pub mod grid;
 pub mod init;
 pub mod kernels;

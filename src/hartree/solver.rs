@@ -3,6 +3,7 @@
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 
+use super::exchange::Exchange;
 use super::grid::{HartreeGrid, HartreePhysics};
 use super::thermal::external_potential;
 use super::kernels::MatrixKernels;
@@ -33,6 +34,9 @@ pub struct Hartree<B: Backend + MatrixKernels> {
     /// U + V_ext.
     total_potential: B::Field,
     poisson: Poisson<B>,
+    /// The Hartree–Fock exchange operator (when `physics.exchange`): the potential step then
+    /// runs through `exchange::Exchange::potential_step` on the host.
+    exchange: Option<Exchange>,
     pub time: f64,
 }
 
@@ -53,6 +57,11 @@ impl<B: Backend + MatrixKernels> Hartree<B> {
     pub fn new(backend: &B, physics: &HartreePhysics, n: usize, length: f64) -> Result<Self> {
         physics.validate()?;
         let grid = HartreeGrid::new(physics.dim, n, length, physics.boundary)?;
+        let exchange = if physics.exchange {
+            Some(Exchange::new(&grid, physics)?)
+        } else {
+            None
+        };
         let points = grid.points();
         if (points as u64).pow(2) > u32::MAX as u64 {
             bail!("an operator on {points} points exceeds the 2^32 elements the kernels index");
@@ -79,6 +88,7 @@ impl<B: Backend + MatrixKernels> Hartree<B> {
             potential: backend.zeros(&xs, Elem::Real)?,
             total_potential: backend.zeros(&xs, Elem::Real)?,
             poisson: Poisson::new(backend, &spec)?,
+            exchange,
             grid,
             physics: physics.clone(),
             time: 0.0,
@@ -116,6 +126,10 @@ impl<B: Backend + MatrixKernels> Hartree<B> {
     }
 
     fn potential_step(&mut self, backend: &B, tau: f64) -> Result<()> {
+        if let Some(x) = &self.exchange {
+            let scale = tau / self.physics.epsilon;
+            return x.potential_step(backend, &mut self.a, &self.external, scale);
+        }
         backend.conjugation_phase(
             &mut self.a,
             &self.total_potential,
@@ -162,6 +176,10 @@ impl<B: Backend + MatrixKernels> Hartree<B> {
     }
     pub fn k_squared(&self) -> &B::Field {
         &self.k_squared
+    }
+    /// The exchange operator, when the run has one (for its energy, `Exchange::energy`).
+    pub fn exchange(&self) -> Option<&Exchange> {
+        self.exchange.as_ref()
     }
 }
 
