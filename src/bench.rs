@@ -336,3 +336,120 @@ pub fn print_vlasov_table(cases: &[VlasovCase]) {
         );
     }
 }
+
+/// One measured Hartree case: Strang steps (kinetic half steps merged, as runs do) against the
+/// copy roofline.
+#[derive(Clone, Debug, Serialize)]
+pub struct HartreeCase {
+    pub backend: String,
+    pub dim: usize,
+    pub n: usize,
+    /// Entries of the density matrix, (n^d)².
+    pub entries: usize,
+    pub seconds_per_step: f64,
+    pub steps_per_s: f64,
+    /// Bytes per step if every pass reads and writes the matrix once: per step two FFTs over
+    /// all 2d axes (4d axis passes) and two phase passes, each reading and writing every
+    /// complex entry: (4d + 2) × 2 × (bytes of a complex number) × entries.
+    pub bytes_per_step: f64,
+    /// Copy bandwidth (read + write) of a complex array of the same entries, same run.
+    pub copy_gb_per_s: f64,
+    /// copy bandwidth / bytes_per_step.
+    pub roofline_steps_per_s: f64,
+    /// steps_per_s / roofline_steps_per_s.
+    pub ratio: f64,
+}
+
+/// Measures merged Hartree steps of the calibration-like state on a d-dimensional grid of n
+/// points per axis.
+pub fn hartree_case<B: Backend + crate::hartree::kernels::MatrixKernels>(
+    backend: &B,
+    label: &str,
+    dim: usize,
+    n: usize,
+    budget: f64,
+) -> Result<HartreeCase> {
+    use crate::hartree::init::HartreeInitial;
+    use crate::hartree::solver::Hartree;
+    use crate::hartree::HartreePhysics;
+    use crate::vlasov::init::Component;
+    let length = 2.0 * std::f64::consts::PI;
+    let epsilon = 0.1f64.max(1.0 / n as f64);
+    let physics = HartreePhysics {
+        dim,
+        epsilon,
+        particles: None,
+        mass: 1.0,
+        kappa: 4.0,
+        gamma: 1.0,
+        boundary: crate::poisson::Boundary::Periodic,
+        external: None,
+        exchange: false,
+    };
+    let mut solver = Hartree::new(backend, &physics, n, length)?;
+    let init = HartreeInitial::CoherentMixture {
+        delta: None,
+        components: vec![Component::Gaussian {
+            weight: 1.0,
+            q: vec![std::f64::consts::PI; dim],
+            p: vec![0.0; dim],
+            sigma_q: 1.0,
+            sigma_p: 1.0,
+        }],
+    };
+    let a = init.matrix(&solver.grid, &physics)?;
+    solver.set_matrix(backend, &a)?;
+    drop(a);
+    // Ten merged steps per call: the per-step cost of a run between outputs.
+    let steps = 10;
+    let (seconds, _) = time_op(backend, budget, || solver.advance(backend, 0.01, steps))?;
+    let seconds_per_step = seconds / steps as f64;
+    let entries = solver.grid.points().pow(2);
+    let shape = solver.grid.matrix_shape();
+    drop(solver);
+    let copy = copy_bandwidth(backend, &shape, Elem::Complex, budget)?;
+    let bytes_per_step =
+        (4 * dim + 2) as f64 * 2.0 * 2.0 * backend.real_bytes() as f64 * entries as f64;
+    let roofline = copy / bytes_per_step;
+    Ok(HartreeCase {
+        backend: label.to_string(),
+        dim,
+        n,
+        entries,
+        seconds_per_step,
+        steps_per_s: 1.0 / seconds_per_step,
+        bytes_per_step,
+        copy_gb_per_s: copy * 1e-9,
+        roofline_steps_per_s: roofline,
+        ratio: 1.0 / seconds_per_step / roofline,
+    })
+}
+
+/// The Hartree cases of `hvp bench hartree` whose complex f32 matrix fits `max_bytes`.
+pub fn hartree_cases(max_bytes: u64) -> Vec<(usize, usize)> {
+    [(1, 256), (1, 1024), (2, 16), (2, 32), (3, 8), (3, 16)]
+        .into_iter()
+        .filter(|&(d, n)| (n as u64).pow(2 * d as u32) * 8 <= max_bytes)
+        .collect()
+}
+
+pub fn print_hartree_table(cases: &[HartreeCase]) {
+    println!(
+        "{:<8} {:>3} {:>5} {:>11} {:>10} {:>10} {:>10} {:>12} {:>7}",
+        "backend", "d", "n", "entries", "ms/step", "steps/s", "copy GB/s", "roofline/s", "ratio"
+    );
+    for c in cases {
+        println!(
+            "{:<8} {:>3} {:>5} {:>11} {:>10.3} {:>10.2} {:>10.2} {:>12.2} {:>7.3}",
+            c.backend,
+            c.dim,
+            c.n,
+            c.entries,
+            c.seconds_per_step * 1e3,
+            c.steps_per_s,
+            c.copy_gb_per_s,
+            c.roofline_steps_per_s,
+            c.ratio
+        );
+    }
+}

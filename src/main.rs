@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use hvp::bench::{self, FftCase};
 use hvp::cpu::CpuBackend;
 use hvp::gpu::{self, AdapterSummary, GpuBackend, GpuOptions};
-use hvp::{config, demo, vlasov, Backend};
+use hvp::{config, demo, hartree, vlasov, Backend};
 
 #[derive(Parser)]
 #[command(
@@ -73,6 +73,19 @@ enum BenchCommand {
         max_mib: u64,
         /// Seconds of timing per case and backend.
         #[arg(long, default_value_t = 0.5)]
+        seconds: f64,
+    },
+    /// Hartree steps per second for d = 1, 2, 3 against the copy roofline (every FFT axis pass
+    /// and phase pass reading and writing the whole matrix once).
+    Hartree {
+        /// Write the results as JSON here.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Largest complex f32 matrix in MiB (d = 3, n = 16 needs 128).
+        #[arg(long, default_value_t = 128)]
+        max_mib: u64,
+        /// Seconds of timing per case and backend.
+        #[arg(long, default_value_t = 1.0)]
         seconds: f64,
     },
     /// Vlasov cell updates per second (Strang steps) for d = 1, 2, 3 against the copy
@@ -185,6 +198,11 @@ fn run(cli: &Cli) -> Result<()> {
                 max_mib,
                 seconds,
             } => bench_vlasov(cli, out.as_deref(), *max_mib, *seconds),
+            BenchCommand::Hartree {
+                out,
+                max_mib,
+                seconds,
+            } => bench_hartree(cli, out.as_deref(), *max_mib, *seconds),
         },
     }
 }
@@ -245,7 +263,13 @@ fn run_config(cli: &Cli, path: &Path, out: Option<&Path>, sets: &[String]) -> Re
             let limits = backend.limits();
             with_backend!(&backend, b => vlasov::job::run(b, limits, job, &out, false).map(|_| ()))
         }
-        other => bail!("unknown job kind {other:?} (known: poisson-demo, vlasov)"),
+        "hartree" => {
+            let job: hartree::job::HartreeJob = config::job(&table)?;
+            let backend = cli.open_backend()?;
+            let limits = backend.limits();
+            with_backend!(&backend, b => hartree::job::run(b, limits, job, &out, false).map(|_| ()))
+        }
+        other => bail!("unknown job kind {other:?} (known: poisson-demo, vlasov, hartree)"),
     }
 }
 
@@ -260,6 +284,40 @@ fn bench_backends(cli: &Cli) -> Result<Vec<AnyBackend>> {
         backends.push(AnyBackend::Cpu(CpuBackend::new()));
     }
     Ok(backends)
+}
+
+fn bench_hartree(cli: &Cli, out: Option<&Path>, max_mib: u64, seconds: f64) -> Result<()> {
+    let backends = bench_backends(cli)?;
+    let mut results = Vec::new();
+    let mut devices = Vec::new();
+    for any in &backends {
+        let label = match any {
+            AnyBackend::Gpu(_) => "gpu",
+            AnyBackend::Cpu(_) => "cpu",
+        };
+        devices.push(with_backend!(any, b => b.describe()));
+        for (d, n) in bench::hartree_cases(max_mib << 20) {
+            eprintln!("bench hartree: {label} d = {d}, n = {n} ...");
+            results.push(with_backend!(any, b => bench::hartree_case(b, label, d, n, seconds))?);
+        }
+    }
+    for d in &devices {
+        println!("# {d}");
+    }
+    bench::print_hartree_table(&results);
+    if let Some(path) = out {
+        let doc = serde_json::json!({
+            "benchmark": "hartree",
+            "hvp_version": env!("CARGO_PKG_VERSION"),
+            "devices": devices,
+            "bytes_counted": "per step (kinetic half steps merged): 4d FFT axis passes and 2 phase passes, each reading and writing every complex entry once; copy: read + write of a complex array of the same entries",
+            "cases": results,
+        });
+        std::fs::write(path, serde_json::to_string_pretty(&doc)? + "\n")
+            .with_context(|| format!("writing {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(())
 }
 
 fn bench_vlasov(cli: &Cli, out: Option<&Path>, max_mib: u64, seconds: f64) -> Result<()> {

@@ -36,7 +36,6 @@ impl TimeConfig {
             slice_every,
         })
     }
-
 }
 
 /// What the plan checks a run against, from the backend that will run it.
@@ -91,4 +90,3 @@ pub fn host_available_bytes() -> Option<u64> {
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)
 }
-

@@ -298,3 +298,92 @@ fn the_plan_refuses_what_cannot_run_and_says_why() {
         );
     }
 }
+
+/// Every Hartree config in configs/ plans and runs (shrunk to a tiny grid and two steps) on
+/// each backend, and writes the documented outputs.
+#[test]
+fn every_hartree_config_runs_and_writes_its_outputs() {
+    let mut configs: Vec<_> = std::fs::read_dir("configs")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            std::fs::read_to_string(p)
+                .map(|t| t.contains("kind = \"hartree\""))
+                .unwrap_or(false)
+        })
+        .collect();
+    configs.sort();
+    assert!(
+        configs.len() >= 4,
+        "expected the Hartree example configs, found {configs:?}"
+    );
+    for backend in backends() {
+        for config in &configs {
+            let text = std::fs::read_to_string(config).unwrap();
+            let n = if text.contains("dim = 3") {
+                4
+            } else if text.contains("dim = 2") {
+                8
+            } else {
+                16
+            };
+            let name = config.file_stem().unwrap().to_string_lossy().to_string();
+            let out = tmp_dir(&format!("h-{backend}-{name}"));
+            let o = hvp()
+                .args(["--backend", backend, "run"])
+                .arg(config)
+                .args(["--set", &format!("grid.n={n}")])
+                .args(["--set", "time.dt=0.01", "--set", "time.t_end=0.02"])
+                .args([
+                    "--set",
+                    "time.output_every=0.01",
+                    "--set",
+                    "time.slice_every=0.02",
+                ])
+                .arg("--out")
+                .arg(&out)
+                .output()
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&o.stdout);
+            assert!(
+                o.status.success(),
+                "{backend} {name}: {}\n{stdout}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            assert!(
+                stdout.contains("plan:") && stdout.contains("steps/s"),
+                "{stdout}"
+            );
+            let csv = std::fs::read_to_string(out.join("diagnostics.csv")).unwrap();
+            let lines: Vec<&str> = csv.lines().collect();
+            assert_eq!(
+                lines.len(),
+                4,
+                "{name}: header and rows at t = 0, 0.01, 0.02"
+            );
+            for col in [
+                "t",
+                "trace",
+                "purity",
+                "kinetic_energy",
+                "total_energy",
+                "max_occupation",
+            ] {
+                assert!(
+                    lines[0].split(',').any(|c| c == col),
+                    "{name}: no column {col}"
+                );
+            }
+            let run: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap())
+                    .unwrap();
+            assert_eq!(run["config"]["grid"]["n"], n);
+            let npy = std::fs::read(out.join("slices/rho_000000.npy")).unwrap();
+            assert_eq!(&npy[..6], b"\x93NUMPY");
+            for png in ["energy.png", "density.png"] {
+                let bytes = std::fs::read(out.join(png)).unwrap();
+                assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{name}: {png}");
+            }
+        }
+    }
+}

@@ -39,7 +39,10 @@ fn operator_kernels_match_cpu() {
 
             cpu.conjugation_phase(&mut ac, &tc, 0.7).unwrap();
             g.conjugation_phase(&mut ag, &tg, 0.7).unwrap();
-            let err = rel_err(&g.download_complex(&ag).unwrap(), &cpu.download_complex(&ac).unwrap());
+            let err = rel_err(
+                &g.download_complex(&ag).unwrap(),
+                &cpu.download_complex(&ac).unwrap(),
+            );
             assert!(err < 1e-6, "{shape:?} chunk {chunk:?}: phase error {err:e}");
 
             let mut dc = cpu.zeros(&shape[..d], Elem::Real).unwrap();
@@ -47,8 +50,14 @@ fn operator_kernels_match_cpu() {
             let mut dg = g.zeros(&shape[..d], Elem::Real).unwrap();
             g.upload_real(&mut dg, &vec![f64::NAN; points]).unwrap();
             g.diagonal(&ag, &mut dg).unwrap();
-            let err = rel_err_real(&g.download_real(&dg).unwrap(), &cpu.download_real(&dc).unwrap());
-            assert!(err < 1e-6, "{shape:?} chunk {chunk:?}: diagonal error {err:e}");
+            let err = rel_err_real(
+                &g.download_real(&dg).unwrap(),
+                &cpu.download_real(&dc).unwrap(),
+            );
+            assert!(
+                err < 1e-6,
+                "{shape:?} chunk {chunk:?}: diagonal error {err:e}"
+            );
         }
     }
 }
@@ -63,6 +72,7 @@ fn physics(dim: usize, eps: f64, kappa: f64) -> HartreePhysics {
         gamma: 1.0,
         boundary: Boundary::Periodic,
         external: None,
+        exchange: false,
     }
 }
 
@@ -87,13 +97,15 @@ fn start<B: Backend + MatrixKernels>(
     init: &HartreeInitial,
 ) -> Hartree<B> {
     let mut s = Hartree::new(b, ph, n, length).unwrap();
-    let a = init.matrix(&s.grid, ph);
+    let a = init.matrix(&s.grid, ph).unwrap();
     s.set_matrix(b, &a).unwrap();
     s
 }
 
 fn hermiticity_error(n: usize, a: &[Complex64]) -> f64 {
-    let num: f64 = (0..n * n).map(|k| (a[k] - a[(k % n) * n + k / n].conj()).norm_sqr()).sum();
+    let num: f64 = (0..n * n)
+        .map(|k| (a[k] - a[(k % n) * n + k / n].conj()).norm_sqr())
+        .sum();
     let den: f64 = a.iter().map(|z| z.norm_sqr()).sum();
     (num / den).sqrt()
 }
@@ -113,8 +125,14 @@ fn check_invariants<B: Backend + MatrixKernels>(b: &B, name: &str, tol: f64) {
         "{name}: 100 steps: trace {:.12} → {:.12}, purity {:.9} → {:.9}, Hermiticity error {herm:.2e}, energy {:.9} → {:.9}",
         d0.trace, d1.trace, d0.purity, d1.purity, d0.total, d1.total
     );
-    assert!((d1.trace - d0.trace).abs() < tol * d0.trace, "{name}: trace");
-    assert!((d1.purity - d0.purity).abs() < tol * 10.0 * d0.purity, "{name}: purity");
+    assert!(
+        (d1.trace - d0.trace).abs() < tol * d0.trace,
+        "{name}: trace"
+    );
+    assert!(
+        (d1.purity - d0.purity).abs() < tol * 10.0 * d0.purity,
+        "{name}: purity"
+    );
     assert!(herm < tol * 10.0, "{name}: Hermiticity {herm:e}");
 }
 
@@ -131,16 +149,30 @@ fn trace_purity_and_hermiticity_are_kept() {
 fn free_packet_spreads_as_the_analytic_formula() {
     let check = |name: &str, var_t: f64, want: f64, tol: f64| {
         eprintln!("{name}: variance at t = 2: {var_t:.10} (analytic {want:.10})");
-        assert!((var_t / want - 1.0).abs() < tol, "{name}: {var_t} against {want}");
+        assert!(
+            (var_t / want - 1.0).abs() < tol,
+            "{name}: {var_t} against {want}"
+        );
     };
     let (eps, sigma, q0, length, n) = (0.5, 1.0, 10.0, 20.0, 128);
-    let ph = HartreePhysics { particles: Some(1.0), ..physics(1, eps, 0.0) };
-    let init = HartreeInitial::GaussianPacket { q0: vec![q0], p0: vec![0.0], sigma };
+    let ph = HartreePhysics {
+        particles: Some(1.0),
+        ..physics(1, eps, 0.0)
+    };
+    let init = HartreeInitial::GaussianPacket {
+        q0: vec![q0],
+        p0: vec![0.0],
+        sigma,
+    };
     let want = sigma * sigma / 2.0 * (1.0 + (eps * 2.0 / (sigma * sigma)).powi(2));
     let run = |rho: Vec<f64>, h: f64| -> f64 {
         let x = |i: usize| i as f64 * h;
         let m: f64 = rho.iter().enumerate().map(|(i, r)| r * x(i)).sum::<f64>() * h;
-        rho.iter().enumerate().map(|(i, r)| r * (x(i) - m).powi(2)).sum::<f64>() * h
+        rho.iter()
+            .enumerate()
+            .map(|(i, r)| r * (x(i) - m).powi(2))
+            .sum::<f64>()
+            * h
     };
     let cpu = CpuBackend::new();
     let mut s = start(&cpu, &ph, n, length, &init);
@@ -148,7 +180,12 @@ fn free_packet_spreads_as_the_analytic_formula() {
         s.step(&cpu, 0.02).unwrap();
     }
     s.solve_field(&cpu).unwrap();
-    check("cpu", run(cpu.download_real(s.rho()).unwrap(), s.grid.h), want, 1e-9);
+    check(
+        "cpu",
+        run(cpu.download_real(s.rho()).unwrap(), s.grid.h),
+        want,
+        1e-9,
+    );
     if let Some(g) = gpu(None) {
         let mut s = start(&g, &ph, n, length, &init);
         for _ in 0..100 {
@@ -156,7 +193,12 @@ fn free_packet_spreads_as_the_analytic_formula() {
         }
         s.solve_field(&g).unwrap();
         // f32: the tails of ρ, weighted by (x − m)² up to (L/2)², carry round-off.
-        check("gpu", run(g.download_real(s.rho()).unwrap(), s.grid.h), want, 1e-3);
+        check(
+            "gpu",
+            run(g.download_real(s.rho()).unwrap(), s.grid.h),
+            want,
+            1e-3,
+        );
     }
 }
 
@@ -166,11 +208,18 @@ fn harmonic_coherent_state_returns_after_one_period() {
     let (eps, omega, length, n) = (0.1, 1.0, 16.0, 256);
     let ph = HartreePhysics {
         particles: Some(1.0),
-        external: Some(External::Harmonic { omega, centre: vec![8.0] }),
+        external: Some(External::Harmonic {
+            omega,
+            centre: vec![8.0],
+        }),
         ..physics(1, eps, 0.0)
     };
     // σ² = ε/(mω): the ground-state width, displaced by 2.
-    let init = HartreeInitial::GaussianPacket { q0: vec![10.0], p0: vec![0.0], sigma: (eps / omega).sqrt() };
+    let init = HartreeInitial::GaussianPacket {
+        q0: vec![10.0],
+        p0: vec![0.0],
+        sigma: (eps / omega).sqrt(),
+    };
     let steps = 400;
     let dt = 2.0 * PI / omega / steps as f64;
     let check = |name: &str, a0: &[Complex64], a1: &[Complex64], tol: f64| {
@@ -212,7 +261,9 @@ fn energy_error_is_second_order_in_tau() {
     };
     let (e1, e2) = (drift(0.04), drift(0.02));
     let order = (e1 / e2).log2();
-    eprintln!("energy error over t ≤ 1: {e1:.3e} (τ = 0.04), {e2:.3e} (τ = 0.02): order {order:.2}");
+    eprintln!(
+        "energy error over t ≤ 1: {e1:.3e} (τ = 0.04), {e2:.3e} (τ = 0.02): order {order:.2}"
+    );
     assert!(order > 1.7, "order {order}");
 }
 
@@ -227,7 +278,10 @@ fn advance_equals_repeated_steps() {
         s1.step(&cpu, 0.02).unwrap();
     }
     s2.advance(&cpu, 0.02, 10).unwrap();
-    let err = rel_err(&cpu.download_complex(&s2.a).unwrap(), &cpu.download_complex(&s1.a).unwrap());
+    let err = rel_err(
+        &cpu.download_complex(&s2.a).unwrap(),
+        &cpu.download_complex(&s1.a).unwrap(),
+    );
     assert!(err < 1e-13, "{err:e}");
     assert!((s1.time - s2.time).abs() < 1e-15);
 }
@@ -262,8 +316,15 @@ fn spectrum_is_kept_over_100_steps() {
             "{name}: occupations min {:.3e} → {:.3e}, max {:.9} → {:.9}",
             d0.0, d1.0, d0.1, d1.1
         );
-        assert!((d1.0 - d0.0).abs() < tol && (d1.1 - d0.1).abs() < tol, "{name}");
-        assert!((d0.1 - 0.90909).abs() < 1e-4, "{name}: largest occupation {}", d0.1);
+        assert!(
+            (d1.0 - d0.0).abs() < tol && (d1.1 - d0.1).abs() < tol,
+            "{name}"
+        );
+        assert!(
+            (d0.1 - 0.90909).abs() < 1e-4,
+            "{name}: largest occupation {}",
+            d0.1
+        );
     };
     let ph = physics(1, 0.1, 4.0);
     let run = |name: &str, tol: f64, b: &dyn Fn() -> ((f64, f64), (f64, f64))| {
@@ -276,7 +337,10 @@ fn spectrum_is_kept_over_100_steps() {
         let d0 = measure(&mut s, &cpu, true).unwrap();
         s.advance(&cpu, 0.01, 100).unwrap();
         let d1 = measure(&mut s, &cpu, true).unwrap();
-        ((d0.min_occupation, d0.max_occupation), (d1.min_occupation, d1.max_occupation))
+        (
+            (d0.min_occupation, d0.max_occupation),
+            (d1.min_occupation, d1.max_occupation),
+        )
     });
     if let Some(g) = gpu(None) {
         run("gpu", 1e-5, &|| {
@@ -284,7 +348,10 @@ fn spectrum_is_kept_over_100_steps() {
             let d0 = measure(&mut s, &g, true).unwrap();
             s.advance(&g, 0.01, 100).unwrap();
             let d1 = measure(&mut s, &g, true).unwrap();
-            ((d0.min_occupation, d0.max_occupation), (d1.min_occupation, d1.max_occupation))
+            (
+                (d0.min_occupation, d0.max_occupation),
+                (d1.min_occupation, d1.max_occupation),
+            )
         });
     }
 }

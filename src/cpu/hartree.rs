@@ -10,20 +10,30 @@ use crate::hartree::kernels::{check_operator, MatrixKernels};
 impl MatrixKernels for CpuBackend {
     fn conjugation_phase(&self, a: &mut CpuField, table: &CpuField, scale: f64) -> Result<()> {
         let points = check_operator(a, table)?;
-        let CpuData::Real(t) = &table.data else { bail!("expected a real table") };
-        let CpuData::Complex(data) = &mut a.data else { bail!("expected a complex operator") };
-        data.par_chunks_mut(points).enumerate().for_each(|(row, line)| {
-            for (col, z) in line.iter_mut().enumerate() {
-                *z *= Complex64::from_polar(1.0, -scale * (t[row] - t[col]));
-            }
-        });
+        let CpuData::Real(t) = &table.data else {
+            bail!("expected a real table")
+        };
+        let CpuData::Complex(data) = &mut a.data else {
+            bail!("expected a complex operator")
+        };
+        data.par_chunks_mut(points)
+            .enumerate()
+            .for_each(|(row, line)| {
+                for (col, z) in line.iter_mut().enumerate() {
+                    *z *= Complex64::from_polar(1.0, -scale * (t[row] - t[col]));
+                }
+            });
         Ok(())
     }
 
     fn diagonal(&self, a: &CpuField, out: &mut CpuField) -> Result<()> {
         let points = check_operator(a, out)?;
-        let CpuData::Complex(data) = &a.data else { bail!("expected a complex operator") };
-        let CpuData::Real(o) = &mut out.data else { bail!("expected a real output") };
+        let CpuData::Complex(data) = &a.data else {
+            bail!("expected a complex operator")
+        };
+        let CpuData::Real(o) = &mut out.data else {
+            bail!("expected a real output")
+        };
         for (i, v) in o.iter_mut().enumerate() {
             *v = data[i * (points + 1)].re;
         }

@@ -30,7 +30,10 @@ impl GpuBackend {
     ) -> Result<std::sync::Arc<wgpu::Buffer>> {
         let bytes = table.len() as u64 * 4;
         if bytes > self.ctx.limits.max_storage_buffer_binding_size {
-            bail!("a table of {} values exceeds one storage binding", table.len());
+            bail!(
+                "a table of {} values exceeds one storage binding",
+                table.len()
+            );
         }
         let joined = self.scratch(purpose, bytes);
         for (c, chunk) in table.chunks.iter().enumerate() {
@@ -44,8 +47,13 @@ impl GpuBackend {
 impl MatrixKernels for GpuBackend {
     fn conjugation_phase(&self, a: &mut GpuField, table: &GpuField, scale: f64) -> Result<()> {
         let points = check_operator(a, table)?;
-        u32::try_from(a.len()).map_err(|_| anyhow::anyhow!("operator too large for 32-bit indices"))?;
-        let pipeline = self.pipeline(ShaderFile::Hartree, "conjugation_phase", &[("WG_SIZE", WG_SIZE)])?;
+        u32::try_from(a.len())
+            .map_err(|_| anyhow::anyhow!("operator too large for 32-bit indices"))?;
+        let pipeline = self.pipeline(
+            ShaderFile::Hartree,
+            "conjugation_phase",
+            &[("WG_SIZE", WG_SIZE)],
+        )?;
         let mut encoder = self.ctx.encoder("conjugation phase");
         let t = self.joined_table(&mut encoder, table, "operator table")?;
         for (c, chunk) in a.chunks.iter().enumerate() {

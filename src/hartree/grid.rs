@@ -61,7 +61,10 @@ impl HartreePhysics {
 
     pub fn validate(&self) -> Result<()> {
         if !(1..=3).contains(&self.dim) {
-            bail!("physics.dim = {}: the dimension must be 1, 2 or 3", self.dim);
+            bail!(
+                "physics.dim = {}: the dimension must be 1, 2 or 3",
+                self.dim
+            );
         }
         if self.epsilon.is_nan() || self.epsilon <= 0.0 {
             bail!("physics.epsilon = {} must be positive", self.epsilon);
@@ -70,7 +73,10 @@ impl HartreePhysics {
             bail!("physics.mass = {} must be positive", self.mass);
         }
         if self.gamma != 1.0 && self.gamma != -1.0 {
-            bail!("physics.gamma = {}: +1 (Coulomb) or −1 (gravity)", self.gamma);
+            bail!(
+                "physics.gamma = {}: +1 (Coulomb) or −1 (gravity)",
+                self.gamma
+            );
         }
         if let Some(n) = self.particles {
             if n.is_nan() || n <= 0.0 {

@@ -30,6 +30,61 @@ pub enum HartreeInitial {
         p0: Vec<f64>,
         sigma: f64,
     },
+    /// The Weyl quantization (DESIGN.md section 2, the torus map) of the phase-space density
+    /// f = Σ components (Gaussians, or indicators of boxes for sharp-edged data), each
+    /// normalised to ∫∫ = weight, sampled on the Wigner phase grid.
+    Weyl { components: Vec<Component> },
+    /// The Fermi–Dirac thermal state 1/(e^(β(h − μ)) + 1) of the self-consistent Hartree
+    /// Hamiltonian, μ fixed by tr ω = N (dense eigenvalues on the host: small grids).
+    Thermal {
+        beta: f64,
+        #[serde(default = "thermal_tolerance")]
+        tolerance: f64,
+        #[serde(default = "thermal_iterations")]
+        max_iterations: usize,
+    },
+}
+
+fn thermal_tolerance() -> f64 {
+    1e-10
+}
+fn thermal_iterations() -> usize {
+    200
+}
+
+/// f at (x, p) for a sum of normalised Gaussian and box components.
+fn phase_density(components: &[Component], x: &[f64], p: &[f64]) -> f64 {
+    let normal =
+        |v: f64, m: f64, s: f64| (-(v - m).powi(2) / (2.0 * s * s)).exp() / ((2.0 * PI).sqrt() * s);
+    components
+        .iter()
+        .map(|c| match c {
+            Component::Gaussian {
+                weight,
+                q,
+                p: p0,
+                sigma_q,
+                sigma_p,
+            } => (0..x.len()).fold(*weight, |v, i| {
+                v * normal(x[i], q[i], *sigma_q) * normal(p[i], p0[i], *sigma_p)
+            }),
+            Component::Box {
+                weight,
+                q_min,
+                q_max,
+                p_min,
+                p_max,
+            } => (0..x.len()).fold(*weight, |v, i| {
+                let inside =
+                    (q_min[i]..=q_max[i]).contains(&x[i]) && (p_min[i]..=p_max[i]).contains(&p[i]);
+                if inside {
+                    v / ((q_max[i] - q_min[i]) * (p_max[i] - p_min[i]))
+                } else {
+                    0.0
+                }
+            }),
+        })
+        .sum()
 }
 
 /// One axis of the Gaussian-mixture kernel on R (see `coherent_kernel_1d`).
@@ -47,11 +102,11 @@ fn coherent_kernel_1d(ax: &Axis, x: f64, y: f64, eps: f64, delta: f64) -> Comple
     let (dd, r) = (delta * delta, x - y);
     let m = 0.5 * (x + y);
     let width = dd + 2.0 * ax.sq2;
-    let amp = (-(ax.sp2 * r * r) / (2.0 * eps * eps) - r * r / (4.0 * dd)
-        - (m - ax.q0).powi(2) / width)
-        .exp()
-        * (dd / width).sqrt()
-        / (PI * dd).sqrt();
+    let amp =
+        (-(ax.sp2 * r * r) / (2.0 * eps * eps) - r * r / (4.0 * dd) - (m - ax.q0).powi(2) / width)
+            .exp()
+            * (dd / width).sqrt()
+            / (PI * dd).sqrt();
     Complex64::from_polar(amp, ax.p0 * r / eps)
 }
 
@@ -69,7 +124,13 @@ impl HartreeInitial {
                 }
                 for c in components {
                     match c {
-                        Component::Gaussian { q, p, sigma_q, sigma_p, .. } => {
+                        Component::Gaussian {
+                            q,
+                            p,
+                            sigma_q,
+                            sigma_p,
+                            ..
+                        } => {
                             if q.len() != physics.dim || p.len() != physics.dim {
                                 bail!("initial.components: q and p need {} entries", physics.dim);
                             }
@@ -86,7 +147,20 @@ impl HartreeInitial {
             }
             HartreeInitial::GaussianPacket { q0, p0, sigma } => {
                 if q0.len() != physics.dim || p0.len() != physics.dim || *sigma <= 0.0 {
-                    bail!("initial: q0 and p0 need {} entries and sigma > 0", physics.dim);
+                    bail!(
+                        "initial: q0 and p0 need {} entries and sigma > 0",
+                        physics.dim
+                    );
+                }
+            }
+            HartreeInitial::Weyl { components } => {
+                if components.is_empty() {
+                    bail!("initial.components is empty");
+                }
+            }
+            HartreeInitial::Thermal { beta, .. } => {
+                if beta.is_nan() || *beta <= 0.0 {
+                    bail!("initial.beta = {beta} must be positive");
                 }
             }
         }
@@ -125,7 +199,13 @@ impl HartreeInitial {
                 components
                     .iter()
                     .filter_map(|c| match c {
-                        Component::Gaussian { weight, q, p, sigma_q, sigma_p } => Some((
+                        Component::Gaussian {
+                            weight,
+                            q,
+                            p,
+                            sigma_q,
+                            sigma_p,
+                        } => Some((
                             *weight,
                             (0..grid.dim)
                                 .map(|i| {
@@ -143,6 +223,7 @@ impl HartreeInitial {
                     })
                     .collect()
             }
+            HartreeInitial::Weyl { .. } | HartreeInitial::Thermal { .. } => Vec::new(),
             HartreeInitial::GaussianPacket { q0, p0, sigma } => {
                 let axes = (0..grid.dim)
                     .map(|i| {
@@ -162,7 +243,25 @@ impl HartreeInitial {
     }
 
     /// A_ab = h^d ω(x_a; x_b), row-major over `grid.matrix_shape()`.
-    pub fn matrix(&self, grid: &HartreeGrid, physics: &HartreePhysics) -> Vec<Complex64> {
+    pub fn matrix(&self, grid: &HartreeGrid, physics: &HartreePhysics) -> Result<Vec<Complex64>> {
+        match self {
+            HartreeInitial::Weyl { components } => return weyl_matrix(grid, physics, components),
+            HartreeInitial::Thermal {
+                beta,
+                tolerance,
+                max_iterations,
+            } => {
+                let state = super::thermal::thermal_state(
+                    grid,
+                    physics,
+                    *beta,
+                    *tolerance,
+                    *max_iterations,
+                )?;
+                return Ok(state.matrix);
+            }
+            _ => {}
+        }
         let points = grid.points();
         let (d, n) = (grid.dim, grid.n);
         let terms = self.separable_terms(grid, physics);
@@ -186,8 +285,83 @@ impl HartreeInitial {
                     * scale;
             }
         });
-        out
+        Ok(out)
     }
+}
+
+/// The Weyl quantization of a phase-space density through the CPU backend's transform.
+fn weyl_matrix(
+    grid: &HartreeGrid,
+    physics: &HartreePhysics,
+    components: &[Component],
+) -> Result<Vec<Complex64>> {
+    use crate::backend::Backend;
+    use crate::field::Elem;
+    use crate::wigner::{PhaseGridSpec, Wigner};
+    let cpu = crate::cpu::CpuBackend::new();
+    let spec = PhaseGridSpec::new(grid, physics.epsilon, physics.particles())?;
+    let shape = spec.shape();
+    let d = grid.dim;
+    let m = 2 * grid.n;
+    let cells: usize = shape.iter().product();
+    let per_axis: Vec<f64> = match physics.boundary {
+        Boundary::Periodic => (-2..=2).map(|m| m as f64 * grid.length).collect(),
+        Boundary::Isolated => vec![0.0],
+    };
+    let images: Vec<Vec<f64>> = (0..per_axis.len().pow(d as u32))
+        .map(|s| {
+            let mut rest = s;
+            (0..d)
+                .map(|_| {
+                    let v = per_axis[rest % per_axis.len()];
+                    rest /= per_axis.len();
+                    v
+                })
+                .collect()
+        })
+        .collect();
+    let f: Vec<f64> = (0..cells)
+        .into_par_iter()
+        .map(|c| {
+            let mut rest = c;
+            let mut idx = vec![0usize; 2 * d];
+            for a in (0..2 * d).rev() {
+                idx[a] = rest % m;
+                rest /= m;
+            }
+            let p: Vec<f64> = idx[d..].iter().map(|&i| spec.p(i)).collect();
+            // On a torus, f is summed over the images of x (|m| ≤ 2 per axis).
+            images
+                .iter()
+                .map(|shift| {
+                    let x: Vec<f64> = (0..d).map(|i| spec.x(idx[i]) + shift[i]).collect();
+                    phase_density(components, &x, &p)
+                })
+                .sum::<f64>()
+        })
+        .collect();
+    let mut field = cpu.zeros(&shape, Elem::Real)?;
+    cpu.upload_real(&mut field, &f)?;
+    let mut a = cpu.zeros(&spec.matrix_shape(), Elem::Complex)?;
+    Wigner::new(&cpu, &spec)?.weyl(&cpu, &field, &mut a)?;
+    let mut a = cpu.download_complex(&a)?;
+    // The trace of the torus map samples f at the even half-grid points and adds an
+    // alternating antipodal sum: for a sharp edge that misses Σ weights by O(h/width).
+    // Normalise to tr Ã = N (Σ weights · N), as a smooth f gives by itself.
+    let weights: f64 = components
+        .iter()
+        .map(|c| match c {
+            Component::Gaussian { weight, .. } | Component::Box { weight, .. } => *weight,
+        })
+        .sum();
+    let p = grid.points();
+    let trace: f64 = (0..p).map(|i| a[i * p + i].re).sum();
+    if trace.abs() < 1e-300 {
+        bail!("initial: the phase-space density is zero on the grid (is the box inside it?)");
+    }
+    let scale = weights * physics.particles() / trace;
+    a.iter_mut().for_each(|z| *z *= scale);
+    Ok(a)
 }
 
 #[cfg(test)]
@@ -204,6 +378,7 @@ mod tests {
             gamma: 1.0,
             boundary: Boundary::Periodic,
             external: None,
+            exchange: false,
         }
     }
 
@@ -223,7 +398,7 @@ mod tests {
                 sigma_p: 1.0,
             }],
         };
-        let a = init.matrix(&grid, &ph);
+        let a = init.matrix(&grid, &ph).unwrap();
         let n = grid.points();
         let trace: f64 = (0..n).map(|i| a[i * n + i].re).sum();
         assert!((trace - 10.0).abs() < 1e-9, "trace {trace}");
@@ -235,10 +410,48 @@ mod tests {
         let mut v = vec![Complex64::new(1.0, 0.0); n];
         let mut lambda = 0.0;
         for _ in 0..500 {
-            let w: Vec<Complex64> = (0..n).map(|i| (0..n).map(|j| a[i * n + j] * v[j]).sum()).collect();
+            let w: Vec<Complex64> = (0..n)
+                .map(|i| (0..n).map(|j| a[i * n + j] * v[j]).sum())
+                .collect();
             lambda = w.iter().map(|z| z.norm_sqr()).sum::<f64>().sqrt();
             v = w.iter().map(|z| z / lambda).collect();
         }
-        assert!((lambda - 0.90909).abs() < 1e-5, "largest occupation {lambda}");
+        assert!(
+            (lambda - 0.90909).abs() < 1e-5,
+            "largest occupation {lambda}"
+        );
+    }
+
+    /// Wigner(coherent mixture of a Gaussian M) = M * g (DESIGN.md section 4), and Weyl inverts
+    /// Wigner_s: the Weyl quantization of the Gaussian with the widened spreads is the
+    /// coherent mixture's matrix.
+    #[test]
+    fn weyl_of_the_smoothed_density_is_the_coherent_mixture() {
+        let ph = physics(1, 0.1);
+        let grid = HartreeGrid::new(1, 128, 2.0 * PI, Boundary::Periodic).unwrap();
+        let (eps, delta): (f64, f64) = (0.1, 0.1f64.sqrt());
+        let gaussian = |sq: f64, sp: f64| Component::Gaussian {
+            weight: 1.0,
+            q: vec![PI],
+            p: vec![0.3],
+            sigma_q: sq,
+            sigma_p: sp,
+        };
+        let mixture = HartreeInitial::CoherentMixture {
+            delta: None,
+            components: vec![gaussian(0.8, 0.9)],
+        };
+        let weyl = HartreeInitial::Weyl {
+            components: vec![gaussian(
+                (0.64 + delta * delta / 2.0).sqrt(),
+                (0.81 + eps * eps / (2.0 * delta * delta)).sqrt(),
+            )],
+        };
+        let a = mixture.matrix(&grid, &ph).unwrap();
+        let b = weyl.matrix(&grid, &ph).unwrap();
+        let num: f64 = a.iter().zip(&b).map(|(x, y)| (x - y).norm_sqr()).sum();
+        let den: f64 = a.iter().map(|x| x.norm_sqr()).sum();
+        let err = (num / den).sqrt();
+        assert!(err < 1e-6, "relative difference {err:e}");
     }
 }

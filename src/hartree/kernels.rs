@@ -30,7 +30,10 @@ pub(crate) fn check_operator(a: &impl FieldInfo, table: &impl FieldInfo) -> Resu
     }
     let points: usize = shape[..d].iter().product();
     if table.len() != points {
-        bail!("table of {} values for an operator on {points} points", table.len());
+        bail!(
+            "table of {} values for an operator on {points} points",
+            table.len()
+        );
     }
     Ok(points)
 }

@@ -11,6 +11,7 @@
 pub mod exchange;
 pub mod grid;
 pub mod init;
+pub mod job;
 pub mod kernels;
 pub mod solver;
 pub mod spectrum;

@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use super::exchange::Exchange;
 use super::grid::{HartreeGrid, HartreePhysics};
-use super::thermal::external_potential;
 use super::kernels::MatrixKernels;
+use super::thermal::external_potential;
 use crate::backend::{Backend, FftDirection};
 use crate::field::Elem;
 use crate::poisson::{Boundary, Poisson, PoissonSpec};
@@ -94,7 +94,6 @@ impl<B: Backend + MatrixKernels> Hartree<B> {
             time: 0.0,
         })
     }
-
 
     /// Loads A from host values (row-major over `grid.matrix_shape()`) and solves for U.
     pub fn set_matrix(&mut self, backend: &B, values: &[num_complex::Complex64]) -> Result<()> {
@@ -195,6 +194,8 @@ pub struct HartreeDiagnostics {
     pub kinetic: f64,
     /// ½∫ρU + ∫ρV_ext (ρ normalised to ∫ρ = 1).
     pub potential: f64,
+    /// −½ tr(Xω)/N with the Hartree–Fock exchange on (0 without).
+    pub exchange: f64,
     pub total: f64,
     /// Smallest and largest eigenvalue of A (NaN where the spectrum is not computed).
     pub min_occupation: f64,
@@ -209,6 +210,7 @@ impl HartreeDiagnostics {
             "purity",
             "kinetic_energy",
             "potential_energy",
+            "exchange_energy",
             "total_energy",
             "min_occupation",
             "max_occupation",
@@ -223,6 +225,7 @@ impl HartreeDiagnostics {
             self.purity,
             self.kinetic,
             self.potential,
+            self.exchange,
             self.total,
             self.min_occupation,
             self.max_occupation,
@@ -284,13 +287,18 @@ pub fn measure<B: Backend + MatrixKernels>(
     } else {
         (f64::NAN, f64::NAN)
     };
+    let exchange = match solver.exchange() {
+        Some(x) => x.energy(&backend.download_complex(&solver.a)?)?,
+        None => 0.0,
+    };
     Ok(HartreeDiagnostics {
         t: solver.time,
         trace,
         purity: stats.sum_sq / n_particles,
         kinetic,
         potential,
-        total: kinetic + potential,
+        exchange,
+        total: kinetic + potential + exchange,
         min_occupation,
         max_occupation,
     })

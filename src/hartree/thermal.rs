@@ -406,6 +406,7 @@ mod tests {
             gamma,
             boundary: Boundary::Periodic,
             external: None,
+            exchange: false,
         }
     }
 

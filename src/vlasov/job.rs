@@ -18,10 +18,10 @@ use super::diagnostics::{measure, Diagnostics};
 use super::init::Initial;
 use super::norms::{sobolev_norms, velocity_moment};
 use super::{GridConfig, Numerics, PhaseGrid, Physics, Vlasov};
-use crate::plan::{host_available_bytes, human, Limits, Schedule, TimeConfig};
 use crate::advect::Advection;
 use crate::backend::Backend;
 use crate::output::{plot_heatmap, plot_lines, write_npy_f64, CsvWriter};
+use crate::plan::{host_available_bytes, human, Limits, Schedule, TimeConfig};
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
