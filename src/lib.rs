@@ -7,6 +7,7 @@
 pub mod advect;
 pub mod backend;
 pub mod bench;
+pub mod compare;
 pub mod cpu;
 pub mod field;
 pub mod gpu;

@@ -1,0 +1,355 @@
+//! Hartree against Vlasov (DESIGN.md sections 2, 3 and 5): the interacting calibration of the
+//! comparison against the independent f64 reference, free flow, the W_d trap, and the GPU
+//! against the CPU.
+
+mod common;
+
+use std::f64::consts::PI;
+use std::time::Instant;
+
+use common::gpu;
+use hvp::compare::{CompareBackend, CompareRow, Comparison, MeasureOptions};
+use hvp::cpu::CpuBackend;
+use hvp::hartree::init::HartreeInitial;
+use hvp::hartree::{HartreeGrid, HartreePhysics};
+use hvp::poisson::Boundary;
+use hvp::vlasov::init::Component;
+use hvp::vlasov::{Numerics, Splitting};
+use hvp::Backend;
+
+/// The calibration physics: d = 1, periodic, L = 2π, m = 1, κ = 4 (or 0), γ = +1, ε = 0.1,
+/// N = 1/ε.
+fn physics(kappa: f64) -> HartreePhysics {
+    HartreePhysics {
+        dim: 1,
+        epsilon: 0.1,
+        particles: None,
+        mass: 1.0,
+        kappa,
+        gamma: 1.0,
+        boundary: Boundary::Periodic,
+        external: None,
+        exchange: false,
+    }
+}
+
+/// M(q, p) = e^(−(q−π)²/2 − p²/2)/(2π), δ = √ε.
+fn calibration_state() -> HartreeInitial {
+    HartreeInitial::CoherentMixture {
+        delta: None,
+        components: vec![Component::Gaussian {
+            weight: 1.0,
+            q: vec![PI],
+            p: vec![0.0],
+            sigma_q: 1.0,
+            sigma_p: 1.0,
+        }],
+    }
+}
+
+fn numerics(degree: usize) -> Numerics {
+    Numerics {
+        degree,
+        splitting: Splitting::Strang,
+    }
+}
+
+/// tr/N only (the other measurements off): what the calibration compares.
+fn trace_only() -> MeasureOptions {
+    MeasureOptions {
+        spectra: false,
+        commutators: false,
+        p_values: vec![],
+        sobolev: false,
+        energies: false,
+    }
+}
+
+/// Runs the calibration setting to t_end with outputs every 0.1 (τ = 0.01) and returns the
+/// rows (the first at t = 0, measured with `first`, the rest with `rest`).
+fn run<B: CompareBackend>(
+    b: &B,
+    kappa: f64,
+    n: usize,
+    degree: usize,
+    t_end: f64,
+    first: &MeasureOptions,
+    rest: &MeasureOptions,
+) -> Vec<CompareRow> {
+    let phys = physics(kappa);
+    let mut cmp = Comparison::new(b, &phys, n, 2.0 * PI, &numerics(degree)).unwrap();
+    let grid = HartreeGrid::new(1, n, 2.0 * PI, Boundary::Periodic).unwrap();
+    let a0 = calibration_state().matrix(&grid, &phys).unwrap();
+    cmp.start(b, &a0).unwrap();
+    let mut rows = vec![cmp.measure(b, first).unwrap()];
+    let outputs = (t_end / 0.1).round() as usize;
+    for _ in 0..outputs {
+        cmp.advance(b, 0.01, 10).unwrap();
+        rows.push(cmp.measure(b, rest).unwrap());
+    }
+    rows
+}
+
+fn max_row(rows: &[CompareRow]) -> (f64, f64) {
+    rows.iter()
+        .map(|r| (r.trace_norm_over_n(), r.t))
+        .fold(
+            (f64::NEG_INFINITY, 0.0),
+            |m, v| if v.0 > m.0 { v } else { m },
+        )
+}
+
+fn print_rows(label: &str, rows: &[CompareRow]) {
+    for r in rows {
+        eprintln!(
+            "{label}: t = {:.2}  tr/N = {:.6e}  HS/N = {:.3e}  ‖ρ − ρ̃‖_L1 = {:.3e}",
+            r.t,
+            r.trace_norm_over_n(),
+            r.hs_norm / r.particles,
+            r.rho_l1
+        );
+    }
+}
+
+/// The reference numbers of DESIGN.md section 5 (independent f64 reference, n = 160).
+const REF_MAX: f64 = 4.259e-4;
+const REF_T_MAX: f64 = 1.5;
+const REF_END: f64 = 3.662e-4;
+
+/// DESIGN.md section 5: max_t tr|ω_t − ω̃_t|/N = 4.259e-4 at t = 1.5, 3.662e-4 at T = 2, top
+/// occupation of ω_0 0.90909, energies drifting alike by about 4.3e-6. Measured with Lagrange
+/// degree 9 (degree 7 gives the same four digits, degree 5 is 0.09% off at T = 2; see
+/// `calibration_survey_cpu`): 4.2593e-4 at t = 1.5 and 3.6625e-4, so the reference's four
+/// digits are reproduced (asserted to 0.02%). Every other measurement runs at every output too.
+#[test]
+fn interacting_calibration_cpu() {
+    let cpu = CpuBackend::new();
+    let full = MeasureOptions {
+        sobolev: true,
+        ..Default::default()
+    };
+    let started = Instant::now();
+    let rows = run(&cpu, 4.0, 160, 9, 2.0, &full, &full);
+    eprintln!(
+        "n = 160, degree 9: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    print_rows("n = 160", &rows);
+    let (max, t_max) = max_row(&rows);
+    let (r0, last) = (&rows[0], rows.last().unwrap());
+    let end = last.trace_norm_over_n();
+    eprintln!("max tr/N = {max:.6e} at t = {t_max}, at T = 2: {end:.6e}");
+    assert!(
+        (r0.max_eig - 0.90909).abs() < 5e-6,
+        "top occupation {}",
+        r0.max_eig
+    );
+    assert!((r0.max_eig_tilde - r0.max_eig).abs() < 1e-12);
+    assert!(
+        r0.trace_norm_over_n() < 1e-12,
+        "t = 0: {:e}",
+        r0.trace_norm_over_n()
+    );
+    assert!((max - REF_MAX).abs() < 2e-4 * REF_MAX, "max tr/N {max:e}");
+    assert!((t_max - REF_T_MAX).abs() < 1e-9, "max at t = {t_max}");
+    assert!(
+        (end - REF_END).abs() < 2e-4 * REF_END,
+        "tr/N at T = 2: {end:e}"
+    );
+
+    // The energies drift alike (reference: by 4.3e-6 over t ≤ 2).
+    let dh = last.hartree_energy - r0.hartree_energy;
+    let dv = last.vlasov_energy - r0.vlasov_energy;
+    eprintln!(
+        "energy drift: Hartree {dh:.3e} (from {:.9}), Vlasov {dv:.3e} (from {:.9}); Vlasov mass {:.12}",
+        r0.hartree_energy, r0.vlasov_energy, last.vlasov_mass
+    );
+    assert!((r0.hartree_energy - r0.vlasov_energy).abs() < 1e-10);
+    assert!(dh.abs() < 1e-5 && dv.abs() < 1e-5, "{dh:e} {dv:e}");
+    assert!((last.vlasov_mass - 1.0).abs() < 1e-12 && (last.hartree_trace - 1.0).abs() < 1e-12);
+
+    // The bounds: every value finite; ‖ρ − ρ̃‖_L1 ≤ tr/N; the density of |[x, ω̃]| integrates
+    // to tr|[x, ω̃]|; the commutators agree between the two states as closely as the states.
+    for r in &rows {
+        let ax = &r.axes[0];
+        assert!(
+            r.row().iter().all(|v| v.is_finite()),
+            "t = {}: {:?}",
+            r.t,
+            r.row()
+        );
+        assert!(r.rho_l1 <= r.trace_norm_over_n() * (1.0 + 1e-9) + 1e-15);
+        assert!((ax.rho_l1 - ax.comm_tilde).abs() < 1e-10 * ax.comm_tilde);
+        assert!((ax.comm - ax.comm_tilde).abs() < 0.01 * ax.comm);
+        assert!(r.over_n_eps(ax.comm) < 10.0 && r.sobolev_bracket > 1.0);
+        assert!(r.min_eig_tilde > -1e-3 && r.max_eig_tilde < 1.0);
+    }
+    eprintln!(
+        "t = 0: tr|[x, ω]|/Nε = {:.4}, ‖ρ_|[x, ω̃]|‖_L(5.5, 6, 8)/Nε = {:?}, Sobolev bracket {:.4}",
+        r0.over_n_eps(r0.axes[0].comm),
+        r0.axes[0]
+            .rho_lp
+            .iter()
+            .map(|v| r0.over_n_eps(*v))
+            .collect::<Vec<_>>(),
+        r0.sobolev_bracket
+    );
+    eprintln!(
+        "t = 2: tr|[x, ω]|/Nε = {:.4}, tr|[x, ω̃]|/Nε = {:.4}, eig(ω̃) in [{:.3e}, {:.6}], Sobolev bracket {:.4}",
+        last.over_n_eps(last.axes[0].comm),
+        last.over_n_eps(last.axes[0].comm_tilde),
+        last.min_eig_tilde,
+        last.max_eig_tilde,
+        last.sobolev_bracket
+    );
+}
+
+/// The reference is converged in n: n = 128 (what the GPU runs) gives the same four digits on
+/// the CPU.
+#[test]
+fn calibration_at_n128_cpu() {
+    let cpu = CpuBackend::new();
+    let rows = run(&cpu, 4.0, 128, 9, 2.0, &trace_only(), &trace_only());
+    let (max, t_max) = max_row(&rows);
+    let end = rows.last().unwrap().trace_norm_over_n();
+    eprintln!("n = 128: max tr/N = {max:.6e} at t = {t_max}, at T = 2: {end:.6e}");
+    assert!((max - REF_MAX).abs() < 2e-4 * REF_MAX, "max tr/N {max:e}");
+    assert!((t_max - REF_T_MAX).abs() < 1e-9, "max at t = {t_max}");
+    assert!(
+        (end - REF_END).abs() < 2e-4 * REF_END,
+        "tr/N at T = 2: {end:e}"
+    );
+}
+
+/// (1 + P)(1 + G) along the one axis of a 1D phase grid of 2n × 2n: the p-alias
+/// P W(X_j, p) = (−1)^j W(X_j, p + πε/h) and the X-ghost G W(X, p_k) = (−1)^k W(X + L/2, p_k),
+/// which turn W_s into the discrete Wigner function W_d (tests/wigner.rs checks the identity).
+fn discrete_from_single(n: usize, w: &[f64]) -> Vec<f64> {
+    let m = 2 * n;
+    let at = |j: usize, k: usize| w[(j % m) * m + k % m];
+    let ghost: Vec<f64> = (0..m * m)
+        .map(|g| {
+            let (j, k) = (g / m, g % m);
+            let sign = if (k + n).is_multiple_of(2) { 1.0 } else { -1.0 };
+            at(j, k) + sign * at(j + n, k)
+        })
+        .collect();
+    (0..m * m)
+        .map(|g| {
+            let (j, k) = (g / m, g % m);
+            let sign = if j.is_multiple_of(2) { 1.0 } else { -1.0 };
+            ghost[g] + sign * ghost[j * m + (k + n) % m]
+        })
+        .collect()
+}
+
+/// DESIGN.md section 2's trap: the Vlasov run started from W_d instead of W_s is nonsense
+/// (reference: tr/N ≈ 0.77), although W_d is an exact, invertible transform of ω_0: here
+/// Weyl(W_d) = 4A (each of the four copies quantises to A), so ω̃_t = Weyl(f_t)/4 and the
+/// distance is 0 at t = 0, but the copies do not transport like the physical one.
+#[test]
+fn starting_from_the_discrete_wigner_function_is_wrong_cpu() {
+    let cpu = CpuBackend::new();
+    let n = 128;
+    let phys = physics(4.0);
+    let mut cmp = Comparison::new(&cpu, &phys, n, 2.0 * PI, &numerics(9)).unwrap();
+    let grid = HartreeGrid::new(1, n, 2.0 * PI, Boundary::Periodic).unwrap();
+    cmp.start(&cpu, &calibration_state().matrix(&grid, &phys).unwrap())
+        .unwrap();
+    let ws = cpu.download_real(&cmp.vlasov.f).unwrap();
+    cmp.set_vlasov(&cpu, &discrete_from_single(n, &ws)).unwrap();
+    let distance = |cmp: &mut Comparison<CpuBackend>| {
+        let a = cmp.hartree_matrix(&cpu).unwrap();
+        let at = cmp.weyl_matrix(&cpu).unwrap();
+        let d: Vec<_> = a.iter().zip(&at).map(|(x, y)| x - 0.25 * y).collect();
+        hvp::hartree::spectrum::trace_norm(n, &d).unwrap() / phys.particles()
+    };
+    let mut values = vec![distance(&mut cmp)];
+    for _ in 0..20 {
+        cmp.advance(&cpu, 0.01, 10).unwrap();
+        values.push(distance(&mut cmp));
+    }
+    eprintln!(
+        "from W_d: tr|ω_t − Weyl(f_t)/4|/N at t = 0: {:.3e}, 0.5: {:.4}, 1: {:.4}, 1.5: {:.4}, 2: {:.4}",
+        values[0], values[5], values[10], values[15], values[20]
+    );
+    assert!(values[0] < 1e-12, "{:e}", values[0]);
+    assert!(values[20] > 0.5, "W_d start at t = 2: {}", values[20]);
+}
+
+/// Free flow (κ = 0): Hartree and Vlasov agree up to the Vlasov drift's interpolation error
+/// (the Weyl map itself is exact; a spectral shift would give round-off).
+#[test]
+fn free_flow_cpu() {
+    let cpu = CpuBackend::new();
+    for (n, degree) in [(160, 9), (128, 9)] {
+        let rows = run(&cpu, 0.0, n, degree, 10.0, &trace_only(), &trace_only());
+        let (max, t_max) = max_row(&rows);
+        eprintln!("free flow, n = {n}, degree {degree}: max tr/N over t ≤ 10 = {max:.3e} at t = {t_max:.1}");
+        let bound = if n == 160 { 1e-12 } else { 1e-9 };
+        assert!(max < bound, "n = {n}, degree {degree}: {max:e}");
+    }
+}
+
+/// The calibration on the GPU (f32, n = 128) against the CPU (f64, n = 128): the trace norm of
+/// a difference of nearby states is where f32 round-off shows first.
+#[test]
+fn calibration_gpu_matches_cpu() {
+    let Some(g) = gpu(None) else { return };
+    let cpu = CpuBackend::new();
+    let opts = MeasureOptions::default();
+    let started = Instant::now();
+    let reference = run(&cpu, 4.0, 128, 9, 2.0, &opts, &opts);
+    let cpu_s = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let rows = run(&g, 4.0, 128, 9, 2.0, &opts, &opts);
+    eprintln!(
+        "{}: {:.1} s, CPU {cpu_s:.1} s",
+        g.describe(),
+        started.elapsed().as_secs_f64()
+    );
+    let mut worst: f64 = 0.0;
+    for (r, c) in rows.iter().zip(&reference) {
+        let (a, b) = (r.trace_norm_over_n(), c.trace_norm_over_n());
+        eprintln!(
+            "t = {:.1}: GPU tr/N = {a:.5e}, CPU {b:.5e} ({:+.3}%); tr|[x, ω̃]| GPU {:.6e} CPU {:.6e}",
+            r.t,
+            100.0 * (a / b - 1.0),
+            r.axes[0].comm_tilde,
+            c.axes[0].comm_tilde
+        );
+        if r.t > 0.05 {
+            worst = worst.max((a / b - 1.0).abs());
+        } else {
+            assert!(a < 1e-5, "GPU at t = 0: tr/N {a:e}");
+        }
+        assert!((r.max_eig - c.max_eig).abs() < 1e-5);
+        assert!((r.axes[0].comm_tilde - c.axes[0].comm_tilde).abs() < 1e-4 * c.axes[0].comm_tilde);
+    }
+    let (max, t_max) = max_row(&rows);
+    eprintln!("GPU: max tr/N = {max:.5e} at t = {t_max:.1}; worst relative difference from the CPU {worst:.2e}");
+    assert!(worst < 0.02, "GPU against CPU: {worst:e}");
+    assert!((max - REF_MAX).abs() < 0.02 * REF_MAX);
+}
+
+/// The calibration at Lagrange degrees 5 to 11 and n = 128, 160 (slow: run by hand with
+/// --ignored --nocapture).
+#[test]
+#[ignore]
+fn calibration_survey_cpu() {
+    let cpu = CpuBackend::new();
+    for n in [160, 128] {
+        for degree in [5, 7, 9, 11] {
+            let started = Instant::now();
+            let rows = run(&cpu, 4.0, n, degree, 2.0, &trace_only(), &trace_only());
+            let (max, t_max) = max_row(&rows);
+            let last = rows.last().unwrap().trace_norm_over_n();
+            eprintln!(
+                "n = {n}, degree {degree}: max tr/N = {max:.6e} at t = {t_max:.1} ({:+.3}%), T = 2: {last:.6e} ({:+.3}%), {:.1} s",
+                100.0 * (max / 4.259e-4 - 1.0),
+                100.0 * (last / 3.662e-4 - 1.0),
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+}
