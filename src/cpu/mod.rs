@@ -5,6 +5,7 @@ mod advect;
 mod fft;
 mod hartree;
 mod lines;
+mod matmul;
 mod quantize;
 
 use anyhow::{bail, Result};

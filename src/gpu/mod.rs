@@ -6,6 +6,7 @@ pub mod context;
 mod fft;
 mod hartree;
 mod lines;
+mod matmul;
 mod quantize;
 pub mod shaders;
 pub mod timer;

@@ -15,10 +15,11 @@ pub enum ShaderFile {
     Corner,
     Hartree,
     Quantize,
+    Matmul,
 }
 
 impl ShaderFile {
-    pub const ALL: [ShaderFile; 8] = [
+    pub const ALL: [ShaderFile; 9] = [
         ShaderFile::Fft,
         ShaderFile::Elementwise,
         ShaderFile::Reduce,
@@ -27,6 +28,7 @@ impl ShaderFile {
         ShaderFile::Corner,
         ShaderFile::Hartree,
         ShaderFile::Quantize,
+        ShaderFile::Matmul,
     ];
 
     pub fn name(self) -> &'static str {
@@ -39,6 +41,7 @@ impl ShaderFile {
             ShaderFile::Corner => "corner.wgsl",
             ShaderFile::Hartree => "hartree.wgsl",
             ShaderFile::Quantize => "quantize.wgsl",
+            ShaderFile::Matmul => "matmul.wgsl",
         }
     }
 
@@ -52,6 +55,7 @@ impl ShaderFile {
             ShaderFile::Corner => include_str!("../../shaders/corner.wgsl"),
             ShaderFile::Hartree => include_str!("../../shaders/hartree.wgsl"),
             ShaderFile::Quantize => include_str!("../../shaders/quantize.wgsl"),
+            ShaderFile::Matmul => include_str!("../../shaders/matmul.wgsl"),
         }
     }
 
@@ -70,6 +74,7 @@ impl ShaderFile {
             ShaderFile::Corner => vec![("COMP", 2), ("WG_SIZE", 256)],
             ShaderFile::Hartree => vec![("WG_SIZE", 256)],
             ShaderFile::Quantize => vec![("WG_SIZE", 256)],
+            ShaderFile::Matmul => vec![("SPLIT", 1)],
             ShaderFile::Advect => vec![
                 ("LEN", 64),
                 ("LINES_PER_WG", 16),

@@ -1,0 +1,160 @@
+//! `tracenorm::MatMul` on the GPU (shaders/matmul.wgsl): a tiled complex f32 product.
+//!
+//! Every matrix must sit in one storage binding (one chunk): an element of C reads a whole row
+//! of A and a whole column of B. A P × P complex f32 matrix is 8·P² bytes, so P = 4096 is
+//! 128 MiB, exactly lavapipe's binding limit (one chunk); larger matrices (or a smaller
+//! `max_chunk_bytes`) are refused with an error that says so.
+
+use anyhow::{bail, Result};
+use num_complex::Complex64;
+
+use super::{dispatch_grid, GpuBackend, GpuField};
+use crate::backend::FieldInfo;
+use crate::gpu::shaders::ShaderFile;
+use crate::tracenorm::{check_inner, check_matmul, MatMul};
+
+/// Rows and columns of C per workgroup (shaders/matmul.wgsl, TILE).
+const TILE: u64 = 64;
+
+/// Elements one workgroup of `inner_partials` sums (256 invocations × INNER_ITEMS).
+const INNER_PER_GROUP: u64 = 256 * 16;
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct InnerParams {
+    n: u32,
+    groups_x: u32,
+    first: u32,
+    _pad: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct MatmulParams {
+    p: u32,
+    use_beta: u32,
+    alpha: [f32; 2],
+    beta: [f32; 2],
+    _pad: [f32; 2],
+}
+
+impl GpuBackend {
+    /// C ← α·A·B + β·C with the choice of accumulation: `split` sums each K tile of 16
+    /// products into fresh partial sums before adding them to the total (the default of
+    /// `MatMul::matmul`); without it every product goes straight into one f32 running sum.
+    pub fn matmul_accumulation(
+        &self,
+        a: &GpuField,
+        b: &GpuField,
+        c: &mut GpuField,
+        alpha: Complex64,
+        beta: Complex64,
+        split: bool,
+    ) -> Result<()> {
+        let p = check_matmul(a, b, c)?;
+        for (name, f) in [("A", a), ("B", b), ("C", &*c)] {
+            if f.chunks.len() != 1 {
+                bail!(
+                    "matmul: {name} ({p} × {p} complex f32, {} bytes) is split into {} chunks of at \
+                     most {} bytes; the GPU product needs each matrix in one storage binding \
+                     (P ≤ {} here), so use the CPU backend or a smaller matrix",
+                    8 * f.len() as u64,
+                    f.chunks.len(),
+                    self.ctx.max_chunk_bytes,
+                    ((self.ctx.max_chunk_bytes / 8) as f64).sqrt().floor() as u64
+                );
+            }
+        }
+        let pipeline = self.pipeline(
+            ShaderFile::Matmul,
+            "matmul",
+            &[("SPLIT", u32::from(split))],
+        )?;
+        let groups = (p as u64).div_ceil(TILE);
+        let max = self.ctx.limits.max_compute_workgroups_per_dimension as u64;
+        if groups > max {
+            bail!("matmul: {groups} × {groups} workgroups exceed the adapter's grid");
+        }
+        let params = self.uniform(&MatmulParams {
+            p: p as u32,
+            use_beta: u32::from(beta != Complex64::new(0.0, 0.0)),
+            alpha: [alpha.re as f32, alpha.im as f32],
+            beta: [beta.re as f32, beta.im as f32],
+            _pad: [0.0; 2],
+        });
+        let bg = self.bind_group(
+            &pipeline,
+            &[&a.chunks[0], &b.chunks[0], &c.chunks[0], &params],
+        );
+        let mut encoder = self.ctx.encoder("matmul");
+        self.record_dispatch(
+            &mut encoder,
+            "matmul",
+            &pipeline,
+            &bg,
+            (groups as u32, groups as u32),
+        );
+        self.ctx.queue.submit([encoder.finish()]);
+        Ok(())
+    }
+}
+
+impl MatMul for GpuBackend {
+    fn matmul(
+        &self,
+        a: &GpuField,
+        b: &GpuField,
+        c: &mut GpuField,
+        alpha: Complex64,
+        beta: Complex64,
+    ) -> Result<()> {
+        self.matmul_accumulation(a, b, c, alpha, beta, true)
+    }
+
+    fn frobenius_inner(&self, a: &GpuField, b: &GpuField) -> Result<Complex64> {
+        check_inner(a, b)?;
+        let pipeline = self.pipeline(ShaderFile::Matmul, "inner_partials", &[("SPLIT", 1)])?;
+        let groups: Vec<u64> = (0..a.chunks.len())
+            .map(|c| (a.layout.chunk_range(c).len() as u64).div_ceil(INNER_PER_GROUP))
+            .collect();
+        let total: u64 = groups.iter().sum();
+        let bytes = total * 8;
+        let partials = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("inner product partials"),
+            size: bytes,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        let mut encoder = self.ctx.encoder("inner product");
+        let mut first = 0u64;
+        // Fields of one shape share chunk boundaries: chunk c of A pairs with chunk c of B.
+        for (c, &g) in groups.iter().enumerate() {
+            let grid = dispatch_grid(g, self.ctx.limits.max_compute_workgroups_per_dimension)?;
+            let params = self.uniform(&InnerParams {
+                n: a.layout.chunk_range(c).len() as u32,
+                groups_x: grid.0,
+                first: first as u32,
+                _pad: 0,
+            });
+            let bg = self.bind_group_at(
+                &pipeline,
+                &[
+                    (0, &a.chunks[c]),
+                    (1, &b.chunks[c]),
+                    (4, &partials),
+                    (5, &params),
+                ],
+            );
+            self.record_dispatch(&mut encoder, "inner product", &pipeline, &bg, grid);
+            first += g;
+        }
+        self.ctx.queue.submit([encoder.finish()]);
+        let mut values = Vec::new();
+        self.read_buffer_f32(&partials, bytes, &mut values)?;
+        let mut sum = Complex64::new(0.0, 0.0);
+        for p in values.chunks_exact(2) {
+            sum += Complex64::new(p[0] as f64, p[1] as f64);
+        }
+        Ok(sum)
+    }
+}

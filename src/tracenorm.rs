@@ -1,0 +1,293 @@
+//! The trace norm tr|A| of a Hermitian matrix on any backend, for matrices too large for the
+//! dense f64 eigensolver of `hartree::spectrum` (DESIGN.md section 3): Newton–Schulz iteration
+//! for the matrix sign, tr|A| = Re tr(A sign A), built from complex matrix products.
+//!
+//! A matrix is a complex field of shape [P, P], or an operator [n; d] ++ [n; d] read as
+//! P × P with P = n^d, row-major (row index first), as everywhere in the crate.
+//!
+//! # The iteration and its error
+//!
+//! With α ≥ ‖A‖₂ and X₀ = A/α, X_(k+1) = ½ X_k (3 − X_k²) acts on each eigenvalue μ = λ/α of X₀
+//! by g(x) = (3x − x³)/2: |x| grows by about 3/2 per step while it is small, then converges
+//! quadratically to sign(λ). Every X_k is a real odd polynomial in A, hence Hermitian and
+//! commuting with A, and 0 ≤ x_k(μ)·sign(μ) ≤ 1, so
+//!
+//!   tr|A| − Re tr(A X_k) = Σ_j |λ_j| (1 − |x_k(λ_j/α)|) ∈ [0, Σ_j |λ_j|]:
+//!
+//! the estimate never exceeds tr|A| (up to round-off), and what it misses comes from the
+//! eigenvalues that have not yet left the linear phase, about |λ| ≲ α (2/3)^k; their share is
+//! at most Σ_(|λ| small) |λ|. Exact zeros stay 0 and cost nothing.
+//!
+//! The stopping rule watches what is wanted, the estimate t_k = Re tr(A X_k) (a Frobenius
+//! inner product ⟨A, X_k⟩, O(P²)): it stops when |t_k − t_(k−1)| ≤ tol·|t_k| on two steps in a
+//! row, or after `max_iter` steps. (The step ‖X_(k+1) − X_k‖_F is reported too but is no
+//! stopping rule: eigenvalues at the round-off level of A — every low-rank matrix has P − rank of
+//! them — take about log_(3/2)(1/u) ≈ 90 steps in f64 to reach ±1 and keep ‖ΔX‖_F large
+//! although they add nothing to tr|A|.) The increment of t is half the weighted motion
+//! Σ |λ| |x| (1 − x²) of the eigenvalues in transit, so what the rule can miss is a group of
+//! eigenvalues still deep in the linear phase whose total |λ|-weight W is so small that
+//! W·|x| ≲ tol·t; with at most P of them, W ≲ (2 tol t P α (2/3)^k)^½ (negligible in practice,
+//! but not a guarantee of relative accuracy tol).
+//!
+//! α is ‖A⁴‖_F^(1/4) (computed after normalising A by its Frobenius norm, so nothing
+//! overflows): a rigorous bound ‖A‖₂ ≤ α ≤ rank^(1/4) ‖A‖₂, much tighter than ‖A‖_F ≤
+//! rank^(1/2) ‖A‖₂, and the square A²/α² it costs is X₀², the first product the iteration needs.
+
+use anyhow::{bail, Result};
+use num_complex::Complex64;
+
+use crate::backend::{Backend, FieldInfo};
+use crate::field::Elem;
+use crate::hartree::spectrum;
+
+/// Dense complex matrix products C ← α·A·B + β·C on P × P matrices (see the module doc for the
+/// shapes). β = 0 never reads C. A and B may be the same field; C must be another.
+///
+/// The GPU computes in f32 with blocked f32 accumulation and needs each matrix in one storage
+/// binding (`gpu::matmul` says what happens above that); the CPU uses faer in f64.
+pub trait MatMul: Backend {
+    fn matmul(
+        &self,
+        a: &Self::Field,
+        b: &Self::Field,
+        c: &mut Self::Field,
+        alpha: Complex64,
+        beta: Complex64,
+    ) -> Result<()>;
+
+    /// ⟨A, B⟩ = Σ_e conj(a_e)·b_e over fields of one shape (= tr(A B) for a Hermitian A),
+    /// accumulated in f32 partial sums finished in f64 on the GPU, in f64 on the CPU.
+    fn frobenius_inner(&self, a: &Self::Field, b: &Self::Field) -> Result<Complex64>;
+}
+
+/// P for a complex field of shape [P, P] or [n..] ++ [n..] (the two halves holding P points
+/// each).
+pub fn matrix_rows(field: &impl FieldInfo) -> Result<usize> {
+    if field.elem() != Elem::Complex {
+        bail!("a matrix here is a complex field, not a {:?} one", field.elem());
+    }
+    let shape = field.shape();
+    let d = shape.len() / 2;
+    if shape.is_empty() || !shape.len().is_multiple_of(2) {
+        bail!("a matrix has shape [rows..] ++ [cols..] with an even number of axes, not {shape:?}");
+    }
+    let rows: usize = shape[..d].iter().product();
+    let cols: usize = shape[d..].iter().product();
+    if rows != cols {
+        bail!("a square matrix is needed: shape {shape:?} has {rows} rows and {cols} columns");
+    }
+    Ok(rows)
+}
+
+/// Checks the operands of a product; returns P.
+pub(crate) fn check_matmul(
+    a: &impl FieldInfo,
+    b: &impl FieldInfo,
+    c: &impl FieldInfo,
+) -> Result<usize> {
+    let p = matrix_rows(a)?;
+    for (name, f) in [("B", matrix_rows(b)?), ("C", matrix_rows(c)?)] {
+        if f != p {
+            bail!("matmul: A is {p} × {p} but {name} is {f} × {f}");
+        }
+    }
+    Ok(p)
+}
+
+/// Checks the operands of an inner product.
+pub(crate) fn check_inner(a: &impl FieldInfo, b: &impl FieldInfo) -> Result<()> {
+    if a.elem() != Elem::Complex || b.elem() != Elem::Complex {
+        bail!("the inner product needs complex fields");
+    }
+    if a.shape() != b.shape() {
+        bail!("inner product of shapes {:?} and {:?}", a.shape(), b.shape());
+    }
+    Ok(())
+}
+
+/// Which path produced a trace norm.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TraceNormMethod {
+    /// Σ|λ| from the dense Hermitian eigenvalues (f64, host).
+    Exact,
+    /// Newton–Schulz iteration for sign(A) on the backend.
+    NewtonSchulz,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TraceNormResult {
+    /// tr|A|.
+    pub value: f64,
+    pub method: TraceNormMethod,
+    /// Newton–Schulz steps taken (0 for the exact path).
+    pub iterations: usize,
+    /// |t_k − t_(k−1)| / |t_k| at the last step, t_k = Re tr(A X_k) (0 for the exact path).
+    pub residual: f64,
+    /// ‖X_k − X_(k−1)‖_F / ‖X_k‖_F at the last step (0 for the exact path).
+    pub step: f64,
+    /// The tolerance the iteration stopped on: the one asked for, raised to the round-off
+    /// floor (0 for the exact path).
+    pub tolerance: f64,
+    /// Whether the residual reached that tolerance (false: stopped at `max_iter`).
+    pub converged: bool,
+    /// α, the bound on ‖A‖₂ that X₀ = A/α used (0 for the exact path).
+    pub spectral_bound: f64,
+}
+
+/// The smallest relative change of the trace estimate that the iteration can resolve on a
+/// backend whose reals have `real_bytes` bytes: 32 u, u the unit round-off.
+pub fn roundoff_floor(real_bytes: usize) -> f64 {
+    let u = if real_bytes <= 4 {
+        f32::EPSILON as f64 / 2.0
+    } else {
+        f64::EPSILON / 2.0
+    };
+    32.0 * u
+}
+
+/// tr|A| for a Hermitian A by Newton–Schulz iteration for sign(A) (module doc: the error
+/// and the stopping rule). `tol` is relative to the estimate; 1e-6 suits the f32 GPU, 1e-13
+/// the f64 CPU. A must be Hermitian: this path does not check it (the exact path does).
+///
+/// Memory: three work matrices of A's shape besides A. Products per step: two.
+pub fn trace_norm_newton_schulz<B: MatMul>(
+    backend: &B,
+    a: &B::Field,
+    tol: f64,
+    max_iter: usize,
+) -> Result<TraceNormResult> {
+    matrix_rows(a)?;
+    if tol.is_nan() || tol <= 0.0 {
+        bail!("Newton–Schulz tolerance {tol} must be positive");
+    }
+    let tolerance = tol.max(roundoff_floor(backend.real_bytes()));
+    let one = Complex64::new(1.0, 0.0);
+    let zero = Complex64::new(0.0, 0.0);
+    let shape = a.shape().to_vec();
+
+    let frobenius = backend.reduce(a)?.sum_sq.sqrt();
+    if !frobenius.is_finite() {
+        bail!("the matrix has a non-finite entry (‖A‖_F = {frobenius})");
+    }
+    let mut result = TraceNormResult {
+        value: 0.0,
+        method: TraceNormMethod::NewtonSchulz,
+        iterations: 0,
+        residual: 0.0,
+        step: 0.0,
+        tolerance,
+        converged: true,
+        spectral_bound: 0.0,
+    };
+    if frobenius == 0.0 {
+        return Ok(result);
+    }
+
+    // X = A/‖A‖_F, Y = X², Z = X⁴; then α/‖A‖_F = ‖Z‖_F^(1/4) ∈ [‖X‖₂, 1].
+    let mut x = backend.zeros(&shape, Elem::Complex)?;
+    let mut y = backend.zeros(&shape, Elem::Complex)?;
+    let mut z = backend.zeros(&shape, Elem::Complex)?;
+    backend.copy(a, &mut x)?;
+    backend.scale(&mut x, Complex64::new(1.0 / frobenius, 0.0))?;
+    backend.matmul(&x, &x, &mut y, one, zero)?;
+    backend.matmul(&y, &y, &mut z, one, zero)?;
+    let s = backend.reduce(&z)?.sum_sq.sqrt().sqrt().sqrt();
+    if !(s.is_finite() && s > 0.0) {
+        bail!("Newton–Schulz: the spectral bound came out as {s} (A underflows in this precision)");
+    }
+    backend.scale(&mut x, Complex64::new(1.0 / s, 0.0))?;
+    backend.scale(&mut y, Complex64::new(1.0 / (s * s), 0.0))?;
+    result.spectral_bound = frobenius * s;
+
+    result.value = frobenius * frobenius / result.spectral_bound;
+
+    result.converged = false;
+    let mut quiet_steps = 0;
+    for k in 1..=max_iter {
+        // Z = X³ − X = −2 (X_(k+1) − X_k); X ← X − Z/2 = (3X − X³)/2.
+        backend.matmul(&x, &y, &mut z, one, zero)?;
+        backend.axpy(-one, &x, &mut z)?;
+        let step = 0.5 * backend.reduce(&z)?.sum_sq.sqrt();
+        backend.axpy(Complex64::new(-0.5, 0.0), &z, &mut x)?;
+        let norm = backend.reduce(&x)?.sum_sq.sqrt();
+        let t = backend.frobenius_inner(a, &x)?.re;
+        if !(step.is_finite() && norm.is_finite() && t.is_finite()) {
+            bail!("Newton–Schulz diverged at step {k} (‖ΔX‖_F = {step}, ‖X‖_F = {norm})");
+        }
+        result.iterations = k;
+        result.step = if norm > 0.0 { step / norm } else { 0.0 };
+        result.residual = if t != 0.0 {
+            (t - result.value).abs() / t.abs()
+        } else {
+            0.0
+        };
+        result.value = t;
+        quiet_steps = if result.residual <= tolerance {
+            quiet_steps + 1
+        } else {
+            0
+        };
+        if quiet_steps >= 2 {
+            result.converged = true;
+            break;
+        }
+        if k < max_iter {
+            backend.matmul(&x, &x, &mut y, one, zero)?;
+        }
+    }
+    Ok(result)
+}
+
+/// Matrices up to this many rows take the exact path in `trace_norm_auto` by default (a 4096
+/// × 4096 dense Hermitian eigenvalue problem takes seconds to tens of seconds on the host).
+pub const AUTO_EXACT_ROWS: usize = 4096;
+
+/// Largest Hermiticity defect max|A − A†|/max|A| that `trace_norm_auto` accepts on the exact
+/// path (round-off of f32 GPU data; the matrix is Hermitised before its eigenvalues).
+pub const AUTO_HERMITIAN_TOLERANCE: f64 = 1e-5;
+
+/// tr|A|: exact (dense f64 eigenvalues of the downloaded, Hermitised matrix) up to
+/// `exact_rows` rows (capped at `spectrum::MAX_ROWS`), Newton–Schulz on the backend above.
+pub fn trace_norm_auto<B: MatMul>(
+    backend: &B,
+    a: &B::Field,
+    exact_rows: usize,
+    tol: f64,
+    max_iter: usize,
+) -> Result<TraceNormResult> {
+    let p = matrix_rows(a)?;
+    if p > exact_rows.min(spectrum::MAX_ROWS) {
+        return trace_norm_newton_schulz(backend, a, tol, max_iter);
+    }
+    let mut data = backend.download_complex(a)?;
+    let defect = spectrum::hermiticity_defect(p, &data);
+    if defect > AUTO_HERMITIAN_TOLERANCE {
+        bail!(
+            "the matrix is not Hermitian: max|A − A†| / max|A| = {defect:.3e} \
+             (tolerance {AUTO_HERMITIAN_TOLERANCE:.0e})"
+        );
+    }
+    hermitise(p, &mut data);
+    Ok(TraceNormResult {
+        value: spectrum::trace_norm(p, &data)?,
+        method: TraceNormMethod::Exact,
+        iterations: 0,
+        residual: 0.0,
+        step: 0.0,
+        tolerance: 0.0,
+        converged: true,
+        spectral_bound: 0.0,
+    })
+}
+
+/// A ← (A + A†)/2 for a row-major `rows × rows` matrix.
+pub fn hermitise(rows: usize, a: &mut [Complex64]) {
+    for i in 0..rows {
+        a[i * rows + i].im = 0.0;
+        for j in i + 1..rows {
+            let z = 0.5 * (a[i * rows + j] + a[j * rows + i].conj());
+            a[i * rows + j] = z;
+            a[j * rows + i] = z.conj();
+        }
+    }
+}
