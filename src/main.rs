@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use hvp::bench::{self, FftCase};
 use hvp::cpu::CpuBackend;
 use hvp::gpu::{self, AdapterSummary, GpuBackend, GpuOptions};
-use hvp::{config, demo, hartree, vlasov, Backend};
+use hvp::{compare, config, demo, hartree, vlasov, Backend};
 
 #[derive(Parser)]
 #[command(
@@ -53,6 +53,20 @@ enum Command {
         /// Override a config key by its dotted name, e.g. --set grid.n=[64,64,64].
         #[arg(long = "set", value_name = "KEY=VALUE")]
         sets: Vec<String>,
+    },
+    /// Hartree against Vlasov from one initial density matrix: tr|ω_t − ω̃_t| and the paper's
+    /// bounds (a kind = "compare" config, or a kind = "hartree" one without its diagnostics).
+    Compare {
+        config: PathBuf,
+        /// Output directory (default: out/<config name>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Override a config key by its dotted name, e.g. --set grid.n=160.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Run even when the grid does not resolve the state's momentum spread.
+        #[arg(long)]
+        force: bool,
     },
     /// Measure kernels against the copy bandwidth of the same device, GPU and CPU.
     Bench {
@@ -187,6 +201,12 @@ fn run(cli: &Cli) -> Result<()> {
     match &cli.command {
         Command::Adapters { json } => adapters(*json),
         Command::Run { config, out, sets } => run_config(cli, config, out.as_deref(), sets),
+        Command::Compare {
+            config,
+            out,
+            sets,
+            force,
+        } => run_compare(cli, config, out.as_deref(), sets, *force),
         Command::Bench { what } => match what {
             BenchCommand::Fft {
                 out,
@@ -269,8 +289,54 @@ fn run_config(cli: &Cli, path: &Path, out: Option<&Path>, sets: &[String]) -> Re
             let limits = backend.limits();
             with_backend!(&backend, b => hartree::job::run(b, limits, job, &out, false).map(|_| ()))
         }
-        other => bail!("unknown job kind {other:?} (known: poisson-demo, vlasov, hartree)"),
+        "compare" => {
+            let job: compare::job::CompareJob = config::job(&table)?;
+            let backend = cli.open_backend()?;
+            let limits = backend.limits();
+            with_backend!(&backend, b => compare::job::run(b, limits, job, &out, false).map(|_| ()))
+        }
+        other => {
+            bail!("unknown job kind {other:?} (known: poisson-demo, vlasov, hartree, compare)")
+        }
     }
+}
+
+/// A comparison job from a kind = "compare" or "hartree" config.
+fn compare_job(path: &Path, sets: &[String], force: bool) -> Result<compare::job::CompareJob> {
+    let mut table = config::load(path, sets)?;
+    match config::kind(&table)?.as_str() {
+        "compare" => {}
+        "hartree" => {
+            if table.remove("diagnostics").is_some() {
+                eprintln!("hvp: a Hartree config; its [diagnostics] table is not used");
+            }
+        }
+        other => bail!(
+            "hvp compare needs a kind = \"compare\" or \"hartree\" config (a Hartree initial state), not {other:?}"
+        ),
+    }
+    if force {
+        config::apply_set(&mut table, "diagnostics.force=true")?;
+    }
+    config::job(&table)
+}
+
+/// `hvp compare`: a compare config, or a Hartree config whose diagnostics table is dropped.
+fn run_compare(
+    cli: &Cli,
+    path: &Path,
+    out: Option<&Path>,
+    sets: &[String],
+    force: bool,
+) -> Result<()> {
+    let job = compare_job(path, sets, force)?;
+    let out = match out {
+        Some(o) => o.to_path_buf(),
+        None => PathBuf::from("out").join(path.file_stem().context("config path has no name")?),
+    };
+    let backend = cli.open_backend()?;
+    let limits = backend.limits();
+    with_backend!(&backend, b => compare::job::run(b, limits, job, &out, false).map(|_| ()))
 }
 
 /// The backends a benchmark compares: the GPU (unless the CPU alone was asked for) and the CPU

@@ -353,3 +353,150 @@ fn calibration_survey_cpu() {
         }
     }
 }
+
+fn hvp_cli() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_hvp"))
+}
+
+fn tmp_dir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("hvp-compare-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+/// `hvp compare` end to end on the CPU: the plan with the resolution check, compare.csv with
+/// every documented column, the plots and run.json; `hvp run` takes the same config.
+#[test]
+fn cli_compare_writes_its_outputs() {
+    let out = tmp_dir("cli");
+    let o = hvp_cli()
+        .args([
+            "--backend",
+            "cpu",
+            "compare",
+            "configs/compare_calibration_1d.toml",
+        ])
+        .args(["--set", "time.t_end=0.5", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        stdout.contains("resolution: momentum box πε/h = 6.4000"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("resolved"), "{stdout}");
+    let csv = std::fs::read_to_string(out.join("compare.csv")).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    for col in [
+        "t",
+        "trace_norm",
+        "trace_norm_over_n",
+        "trace_norm_over_n_eps",
+        "hs_norm",
+        "rho_l1",
+        "min_eig_tilde",
+        "max_eig_tilde",
+        "comm_x0",
+        "comm_x0_tilde",
+        "comm_x0_over_n_eps",
+        "rho_comm_x0_l1",
+        "rho_comm_x0_l5.5",
+        "rho_comm_x0_l8_over_n_eps",
+        "sobolev_bracket",
+    ] {
+        assert!(header.contains(&col), "no column {col} in {header:?}");
+    }
+    assert_eq!(csv.lines().count(), 1 + 6);
+    let last: Vec<f64> = csv
+        .lines()
+        .last()
+        .unwrap()
+        .split(',')
+        .map(|v| v.parse().unwrap())
+        .collect();
+    let col = |name: &str| last[header.iter().position(|c| *c == name).unwrap()];
+    assert!((col("t") - 0.5).abs() < 1e-12);
+    // The CPU value at t = 0.5 of the calibration (n = 128, degree 9).
+    assert!((col("trace_norm_over_n") - 1.70584e-4).abs() < 1e-8);
+    for f in ["trace_norm.png", "bounds.png", "run.json"] {
+        assert!(out.join(f).exists(), "{f} missing");
+    }
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+    assert_eq!(run["resolution"]["resolved"], true);
+    assert!((run["t_of_max"].as_f64().unwrap() - 0.5).abs() < 1e-9);
+
+    let out2 = tmp_dir("cli-run");
+    let o = hvp_cli()
+        .args([
+            "--backend",
+            "cpu",
+            "run",
+            "configs/compare_calibration_1d.toml",
+        ])
+        .args([
+            "--set",
+            "time.t_end=0.1",
+            "--set",
+            "diagnostics.sobolev=false",
+        ])
+        .arg("--out")
+        .arg(&out2)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out2.join("compare.csv").exists());
+}
+
+/// An unresolved grid is refused unless forced; an external potential (which the Vlasov
+/// solver lacks) is refused with a message that says so.
+#[test]
+fn cli_compare_refuses_what_it_cannot_compare() {
+    let out = tmp_dir("refuse");
+    let base = |extra: &[&str]| {
+        hvp_cli()
+            .args([
+                "--backend",
+                "cpu",
+                "compare",
+                "configs/compare_calibration_1d.toml",
+            ])
+            .args([
+                "--set",
+                "time.t_end=0.1",
+                "--set",
+                "diagnostics.sobolev=false",
+            ])
+            .args(extra)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap()
+    };
+    // n = 48: the box holds |p| < 2.4, the state needs 6σ ≈ 6.1.
+    let o = base(&["--set", "grid.n=48"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("does not resolve") && err.contains("--force") && err.contains("raise grid.n"),
+        "{err}"
+    );
+    let o = base(&["--set", "grid.n=48", "--force"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("running anyway"));
+    let o = base(&[
+        "--set",
+        "physics.external={type = \"harmonic\", omega = 1.0, centre = [3.0]}",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("no external potential"),
+        "{err}"
+    );
+}
