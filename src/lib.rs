@@ -23,5 +23,6 @@ pub mod dispersion;
 pub mod output;
 pub mod plan;
 pub mod poisson;
+pub mod study;
 pub mod vlasov;
 pub mod wigner;

@@ -68,6 +68,22 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// One comparison per ε (grid from the resolution rule) and the rate in ε of
+    /// max_t tr|ω_t − ω̃_t|/N: study.csv, study.json, study.png.
+    Study {
+        config: PathBuf,
+        /// Values of ε, e.g. --eps 0.2,0.1,0.05.
+        #[arg(long, value_delimiter = ',', required = true)]
+        eps: Vec<f64>,
+        /// Output directory (default: out/study-<config name>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Run even when a grid does not resolve the state's momentum spread.
+        #[arg(long)]
+        force: bool,
+    },
     /// Measure kernels against the copy bandwidth of the same device, GPU and CPU.
     Bench {
         #[command(subcommand)]
@@ -207,6 +223,13 @@ fn run(cli: &Cli) -> Result<()> {
             sets,
             force,
         } => run_compare(cli, config, out.as_deref(), sets, *force),
+        Command::Study {
+            config,
+            eps,
+            out,
+            sets,
+            force,
+        } => run_study(cli, config, eps, out.as_deref(), sets, *force),
         Command::Bench { what } => match what {
             BenchCommand::Fft {
                 out,
@@ -301,6 +324,30 @@ fn run_config(cli: &Cli, path: &Path, out: Option<&Path>, sets: &[String]) -> Re
     }
 }
 
+/// `hvp study`: one comparison per ε.
+fn run_study(
+    cli: &Cli,
+    path: &Path,
+    eps: &[f64],
+    out: Option<&Path>,
+    sets: &[String],
+    force: bool,
+) -> Result<()> {
+    let job = compare_job(path, sets, force)?;
+    let out = match out {
+        Some(o) => o.to_path_buf(),
+        None => PathBuf::from("out").join(format!(
+            "study-{}",
+            path.file_stem()
+                .context("config path has no name")?
+                .to_string_lossy()
+        )),
+    };
+    let backend = cli.open_backend()?;
+    let limits = backend.limits();
+    with_backend!(&backend, b => hvp::study::run(b, limits, job, eps, &out, false).map(|_| ()))
+}
+
 /// A comparison job from a kind = "compare" or "hartree" config.
 fn compare_job(path: &Path, sets: &[String], force: bool) -> Result<compare::job::CompareJob> {
     let mut table = config::load(path, sets)?;
@@ -312,7 +359,7 @@ fn compare_job(path: &Path, sets: &[String], force: bool) -> Result<compare::job
             }
         }
         other => bail!(
-            "hvp compare needs a kind = \"compare\" or \"hartree\" config (a Hartree initial state), not {other:?}"
+            "hvp compare and hvp study need a kind = \"compare\" or \"hartree\" config (a Hartree initial state), not {other:?}"
         ),
     }
     if force {

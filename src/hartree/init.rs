@@ -16,8 +16,8 @@ use crate::vlasov::init::Component;
 #[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum HartreeInitial {
     /// The coherent-state mixture ω = N ∫∫ M(q, p) |φ_(q,p)⟩⟨φ_(q,p)| dq dp (paper eq. 4.1) with
-    /// φ_(q,p)(x) = e^(+ip·x/ε) e^(−|x−q|²/2δ²)/(πδ²)^(d/4) and M a sum of Gaussian
-    /// components; its kernel is analytic (summed over images on a torus).
+    /// φ_(q,p)(x) = e^(+ip·x/ε) e^(−|x−q|²/2δ²)/(πδ²)^(d/4) and M a sum of Gaussian and box
+    /// (indicator) components; its kernel is analytic (summed over images on a torus).
     CoherentMixture {
         /// Default √ε.
         delta: Option<f64>,
@@ -110,6 +110,35 @@ fn coherent_kernel_1d(ax: &Axis, x: f64, y: f64, eps: f64, delta: f64) -> Comple
     Complex64::from_polar(amp, ax.p0 * r / eps)
 }
 
+/// The same for M the normalised indicator of [a, b] × [c, d] (sharp-edged data): the p
+/// integral is e^(i p̄ r/ε) sinc((d − c) r/2ε) with p̄ = (c + d)/2, and the q integral
+/// e^(−r²/4δ²) √π δ (erf((b − m)/δ) − erf((a − m)/δ)) / (2(b − a)), over √(πδ²).
+fn coherent_box_kernel_1d(
+    (a, b, c, d): (f64, f64, f64, f64),
+    x: f64,
+    y: f64,
+    eps: f64,
+    delta: f64,
+) -> Complex64 {
+    let r = x - y;
+    let m = 0.5 * (x + y);
+    let arg = (d - c) * r / (2.0 * eps);
+    let sinc = if arg.abs() < 1e-12 {
+        1.0
+    } else {
+        arg.sin() / arg
+    };
+    let q_part = (-r * r / (4.0 * delta * delta)).exp()
+        * PI.sqrt()
+        * delta
+        * (libm::erf((b - m) / delta) - libm::erf((a - m) / delta))
+        / (2.0 * (b - a));
+    Complex64::from_polar(
+        q_part * sinc / (PI * delta * delta).sqrt(),
+        0.5 * (c + d) * r / eps,
+    )
+}
+
 impl HartreeInitial {
     pub fn validate(&self, physics: &HartreePhysics) -> Result<()> {
         match self {
@@ -138,10 +167,23 @@ impl HartreeInitial {
                                 bail!("initial.components: sigma_q and sigma_p must be positive");
                             }
                         }
-                        Component::Box { .. } => bail!(
-                            "initial.components: a box M has no closed-form coherent-state kernel \
-                             here; use Gaussian components"
-                        ),
+                        Component::Box {
+                            q_min,
+                            q_max,
+                            p_min,
+                            p_max,
+                            ..
+                        } => {
+                            let all = [q_min, q_max, p_min, p_max];
+                            if all.iter().any(|v| v.len() != physics.dim) {
+                                bail!("initial.components: box edges need {} entries", physics.dim);
+                            }
+                            if (0..physics.dim)
+                                .any(|i| q_max[i] <= q_min[i] || p_max[i] <= p_min[i])
+                            {
+                                bail!("initial.components: every box needs q_min < q_max and p_min < p_max");
+                            }
+                        }
                     }
                 }
             }
@@ -198,14 +240,14 @@ impl HartreeInitial {
                 let delta = delta.unwrap_or(eps.sqrt());
                 components
                     .iter()
-                    .filter_map(|c| match c {
+                    .map(|c| match c {
                         Component::Gaussian {
                             weight,
                             q,
                             p,
                             sigma_q,
                             sigma_p,
-                        } => Some((
+                        } => (
                             *weight,
                             (0..grid.dim)
                                 .map(|i| {
@@ -218,8 +260,22 @@ impl HartreeInitial {
                                     table(&|x, y| coherent_kernel_1d(&ax, x, y, eps, delta))
                                 })
                                 .collect(),
-                        )),
-                        Component::Box { .. } => None,
+                        ),
+                        Component::Box {
+                            weight,
+                            q_min,
+                            q_max,
+                            p_min,
+                            p_max,
+                        } => (
+                            *weight,
+                            (0..grid.dim)
+                                .map(|i| {
+                                    let edges = (q_min[i], q_max[i], p_min[i], p_max[i]);
+                                    table(&|x, y| coherent_box_kernel_1d(edges, x, y, eps, delta))
+                                })
+                                .collect(),
+                        ),
                     })
                     .collect()
             }
@@ -451,6 +507,57 @@ mod tests {
         let b = weyl.matrix(&grid, &ph).unwrap();
         let num: f64 = a.iter().zip(&b).map(|(x, y)| (x - y).norm_sqr()).sum();
         let den: f64 = a.iter().map(|x| x.norm_sqr()).sum();
+        let err = (num / den).sqrt();
+        assert!(err < 1e-6, "relative difference {err:e}");
+    }
+
+    /// The Wigner function of a coherent-state mixture is M * g (DESIGN.md section 4): for a
+    /// box M, Wigner_s of the analytic kernel against the Husimi density of the Vlasov side.
+    #[test]
+    fn box_mixture_wigner_is_the_smoothed_box() {
+        use crate::backend::Backend;
+        use crate::field::Elem;
+        use crate::wigner::{PhaseGridSpec, Wigner};
+        let ph = physics(1, 0.1);
+        let grid = HartreeGrid::new(1, 160, 2.0 * PI, Boundary::Periodic).unwrap();
+        let component = Component::Box {
+            weight: 1.0,
+            q_min: vec![PI - 1.0],
+            q_max: vec![PI + 1.0],
+            p_min: vec![-1.0],
+            p_max: vec![1.0],
+        };
+        let init = HartreeInitial::CoherentMixture {
+            delta: None,
+            components: vec![component.clone()],
+        };
+        let a = init.matrix(&grid, &ph).unwrap();
+        let cpu = crate::cpu::CpuBackend::new();
+        let spec = PhaseGridSpec::new(&grid, 0.1, 10.0).unwrap();
+        let mut af = cpu.zeros(&spec.matrix_shape(), Elem::Complex).unwrap();
+        cpu.upload_complex(&mut af, &a).unwrap();
+        let mut w = cpu.zeros(&spec.shape(), Elem::Real).unwrap();
+        Wigner::new(&cpu, &spec)
+            .unwrap()
+            .wigner(&cpu, &af, &mut w)
+            .unwrap();
+        let w = cpu.download_real(&w).unwrap();
+        let husimi = crate::vlasov::init::Initial::Husimi {
+            epsilon: 0.1,
+            delta: None,
+            components: vec![component],
+        };
+        let vg = crate::vlasov::PhaseGrid::new(1, &spec.vlasov_grid(), Boundary::Periodic).unwrap();
+        let vph = crate::vlasov::Physics {
+            dim: 1,
+            mass: 1.0,
+            kappa: 4.0,
+            gamma: 1.0,
+            boundary: Boundary::Periodic,
+        };
+        let f = husimi.sample(&vg, &vph);
+        let num: f64 = w.iter().zip(&f).map(|(x, y)| (x - y) * (x - y)).sum();
+        let den: f64 = f.iter().map(|y| y * y).sum();
         let err = (num / den).sqrt();
         assert!(err < 1e-6, "relative difference {err:e}");
     }
