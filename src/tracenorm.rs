@@ -64,7 +64,10 @@ pub trait MatMul: Backend {
 /// each).
 pub fn matrix_rows(field: &impl FieldInfo) -> Result<usize> {
     if field.elem() != Elem::Complex {
-        bail!("a matrix here is a complex field, not a {:?} one", field.elem());
+        bail!(
+            "a matrix here is a complex field, not a {:?} one",
+            field.elem()
+        );
     }
     let shape = field.shape();
     let d = shape.len() / 2;
@@ -100,7 +103,11 @@ pub(crate) fn check_inner(a: &impl FieldInfo, b: &impl FieldInfo) -> Result<()> 
         bail!("the inner product needs complex fields");
     }
     if a.shape() != b.shape() {
-        bail!("inner product of shapes {:?} and {:?}", a.shape(), b.shape());
+        bail!(
+            "inner product of shapes {:?} and {:?}",
+            a.shape(),
+            b.shape()
+        );
     }
     Ok(())
 }

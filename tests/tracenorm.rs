@@ -11,8 +11,8 @@ use common::{gpu, random_complex, rel_err, rng};
 use hvp::cpu::CpuBackend;
 use hvp::hartree::init::HartreeInitial;
 use hvp::hartree::spectrum;
-use hvp::hartree::HartreePhysics;
 use hvp::hartree::HartreeGrid;
+use hvp::hartree::HartreePhysics;
 use hvp::poisson::Boundary;
 use hvp::tracenorm::{
     trace_norm_auto, trace_norm_newton_schulz, MatMul, TraceNormMethod, TraceNormResult,
@@ -64,7 +64,11 @@ fn matmul_cpu_matches_host_product() {
         let (alpha, beta) = (Complex64::new(0.3, -1.2), Complex64::new(-0.7, 0.4));
         let mut fc = upload(&cpu, &[p, p], &c0);
         cpu.matmul(&fa, &fb, &mut fc, alpha, beta).unwrap();
-        let want: Vec<Complex64> = ab.iter().zip(&c0).map(|(x, c)| alpha * x + beta * c).collect();
+        let want: Vec<Complex64> = ab
+            .iter()
+            .zip(&c0)
+            .map(|(x, c)| alpha * x + beta * c)
+            .collect();
         let err = rel_err(&cpu.download_complex(&fc).unwrap(), &want);
         assert!(err < 1e-14, "P = {p} with α, β: {err:e}");
     }
@@ -104,10 +108,16 @@ fn matmul_gpu_matches_cpu() {
         assert!(err < 1e-6, "{shape:?}: {err:e}");
         let want = cpu.frobenius_inner(&ca, &cb).unwrap();
         let host: Complex64 = a.iter().zip(&b).map(|(x, y)| x.conj() * y).sum();
-        assert!((want - host).norm() < 1e-12 * (p as f64), "{want} vs {host}");
+        assert!(
+            (want - host).norm() < 1e-12 * (p as f64),
+            "{want} vs {host}"
+        );
         let got = g.frobenius_inner(&ga, &gb).unwrap();
         let scale = (p * p) as f64; // Σ|a||b| is about P²/3 here.
-        assert!((got - want).norm() < 1e-6 * scale, "{shape:?}: ⟨A, B⟩ {got} vs {want}");
+        assert!(
+            (got - want).norm() < 1e-6 * scale,
+            "{shape:?}: ⟨A, B⟩ {got} vs {want}"
+        );
 
         // α·A·B + β·C, and A·A (one field bound twice).
         let (alpha, beta) = (Complex64::new(0.3, -1.2), Complex64::new(-0.7, 0.4));
@@ -185,13 +195,19 @@ fn matmul_refuses_chunked_and_mismatched_fields() {
     let cpu = CpuBackend::new();
     let a = cpu.zeros(&[4, 4], Elem::Complex).unwrap();
     let mut c = cpu.zeros(&[5, 5], Elem::Complex).unwrap();
-    let err = cpu.matmul(&a, &a, &mut c, ONE, ZERO).unwrap_err().to_string();
+    let err = cpu
+        .matmul(&a, &a, &mut c, ONE, ZERO)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("4 × 4") && err.contains("5 × 5"), "{err}");
     let real = cpu.zeros(&[4, 4], Elem::Real).unwrap();
     let mut c = cpu.zeros(&[4, 4], Elem::Complex).unwrap();
     assert!(cpu.matmul(&real, &a, &mut c, ONE, ZERO).is_err());
     let rect = cpu.zeros(&[4, 8], Elem::Complex).unwrap();
-    let err = cpu.matmul(&rect, &a, &mut c, ONE, ZERO).unwrap_err().to_string();
+    let err = cpu
+        .matmul(&rect, &a, &mut c, ONE, ZERO)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("square"), "{err}");
 
     // A 128 × 128 complex f32 matrix is 128 KiB: two chunks of 64 KiB.
@@ -209,7 +225,10 @@ fn matmul_refuses_chunked_and_mismatched_fields() {
     let mut c = g.zeros(&[p, p], Elem::Complex).unwrap();
     let err = g.matmul(&a, &a, &mut c, ONE, ZERO).unwrap_err().to_string();
     eprintln!("chunked matmul refused: {err}");
-    assert!(err.contains("one storage binding") && err.contains("P ≤ 90"), "{err}");
+    assert!(
+        err.contains("one storage binding") && err.contains("P ≤ 90"),
+        "{err}"
+    );
     let err = trace_norm_newton_schulz(&g, &a, 1e-4, 10)
         .unwrap_err()
         .to_string();
@@ -327,7 +346,10 @@ fn newton_schulz_on_known_spectra() {
         let a = with_spectrum(&u, &lambda);
         let known: f64 = lambda.iter().map(|l| l.abs()).sum();
         let exact = spectrum::trace_norm(p, &a).unwrap();
-        assert!((exact - known).abs() < 1e-12 * known, "{name}: {exact} vs {known}");
+        assert!(
+            (exact - known).abs() < 1e-12 * known,
+            "{name}: {exact} vs {known}"
+        );
 
         let (res, err, secs) = run_ns(&cpu, p, &a, 1e-13, 100, known);
         eprintln!(
@@ -403,7 +425,10 @@ fn newton_schulz_on_a_density_matrix_difference() {
     let diff: Vec<Complex64> = a.iter().zip(&b).map(|(x, y)| x - y).collect();
     let exact = spectrum::trace_norm(p, &diff).unwrap();
     let n = physics.particles();
-    eprintln!("density matrix difference, P = {p}: exact tr|ω − ω'| = {exact:.6} (/N = {:.3e})", exact / n);
+    eprintln!(
+        "density matrix difference, P = {p}: exact tr|ω − ω'| = {exact:.6} (/N = {:.3e})",
+        exact / n
+    );
 
     for (name, ok) in [("CPU", true), ("GPU", false)] {
         let g;

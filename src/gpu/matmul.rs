@@ -65,11 +65,8 @@ impl GpuBackend {
                 );
             }
         }
-        let pipeline = self.pipeline(
-            ShaderFile::Matmul,
-            "matmul",
-            &[("SPLIT", u32::from(split))],
-        )?;
+        let pipeline =
+            self.pipeline(ShaderFile::Matmul, "matmul", &[("SPLIT", u32::from(split))])?;
         let groups = (p as u64).div_ceil(TILE);
         let max = self.ctx.limits.max_compute_workgroups_per_dimension as u64;
         if groups > max {
