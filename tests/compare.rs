@@ -221,6 +221,34 @@ fn calibration_at_n128_cpu() {
     );
 }
 
+/// The two paths to the Hilbert–Schmidt distance agree (DESIGN.md sections 2, 3):
+/// ‖ω_t − ω̃_t‖_HS = N (2πε)^(d/2) ‖Wigner_s(ω_t) − f_t‖_L2 for resolved states.
+#[test]
+fn hilbert_schmidt_equals_the_phase_space_l2_distance_cpu() {
+    let cpu = CpuBackend::new();
+    let n = 128;
+    let phys = physics(4.0);
+    let mut cmp = Comparison::new(&cpu, &phys, n, 2.0 * PI, &numerics(9)).unwrap();
+    let grid = HartreeGrid::new(1, n, 2.0 * PI, Boundary::Periodic).unwrap();
+    cmp.start(&cpu, &calibration_state().matrix(&grid, &phys).unwrap())
+        .unwrap();
+    cmp.advance(&cpu, 0.01, 100).unwrap();
+    let row = cmp.measure(&cpu, &trace_only()).unwrap();
+    let mut w = cpu.zeros(&cmp.spec.shape(), hvp::Elem::Real).unwrap();
+    cmp.wigner.wigner(&cpu, &cmp.hartree.a, &mut w).unwrap();
+    let w = cpu.download_real(&w).unwrap();
+    let f = cpu.download_real(&cmp.vlasov.f).unwrap();
+    let l2 = (w.iter().zip(&f).map(|(a, b)| (a - b).powi(2)).sum::<f64>() * cmp.spec.cell_volume())
+        .sqrt();
+    let via_phase = phys.particles() * (2.0 * PI * phys.epsilon).sqrt() * l2;
+    let rel = (via_phase / row.hs_norm - 1.0).abs();
+    eprintln!(
+        "t = 1: ‖ω − ω̃‖_HS = {:.8e}, N(2πε)^½‖W_s − f‖_L2 = {via_phase:.8e} (relative {rel:.1e})",
+        row.hs_norm
+    );
+    assert!(rel < 1e-9, "{rel:e}");
+}
+
 /// (1 + P)(1 + G) along the one axis of a 1D phase grid of 2n × 2n: the p-alias
 /// P W(X_j, p) = (−1)^j W(X_j, p + πε/h) and the X-ghost G W(X, p_k) = (−1)^k W(X + L/2, p_k),
 /// which turn W_s into the discrete Wigner function W_d (tests/wigner.rs checks the identity).

@@ -111,9 +111,9 @@ mod tests {
                 }
             }
         }
-        // Axis 1 varies fastest: points 0 and 5 are neighbours across the boundary.
+        // Axis 1 varies fastest: points 0 and 5 are neighbours across the boundary, x_0 − x_5 = +h.
         let s = separation_table(&g, Boundary::Periodic, 1);
-        assert_eq!(s[5], -1.0);
+        assert_eq!(s[5], 1.0);
         assert_eq!(s[3], 0.0);
         assert_eq!(s[2], -2.0);
         let s = separation_table(&g, Boundary::Isolated, 0);
