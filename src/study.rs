@@ -231,14 +231,14 @@ fn write_outputs(result: &StudyResult, out: &Path) -> Result<()> {
     plot_lines(
         out.join("study.png"),
         &format!(
-            "max_t tr|ω−ω̃|/N against ε: slope {:.2}",
+            "max over t of tr|ω − Weyl(f)|/N against ε: slope {:.2}",
             result.slope_trace_norm
         ),
         "ln ε",
         "max over t",
         &[
-            ("tr|ω−ω̃|/N", &ln_eps, &tr),
-            ("‖ω−ω̃‖_HS/N", &ln_eps, &hs),
+            ("tr|ω − Weyl(f)|/N", &ln_eps, &tr),
+            ("‖ω − Weyl(f)‖_HS/N", &ln_eps, &hs),
             ("∝ ε", &ln_eps, &l1),
             ("∝ ε²", &ln_eps, &l2),
         ],
