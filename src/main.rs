@@ -151,6 +151,14 @@ macro_rules! with_backend {
 }
 
 impl AnyBackend {
+    /// The short name benchmark rows carry.
+    fn label(&self) -> &'static str {
+        match self {
+            AnyBackend::Gpu(_) => "gpu",
+            AnyBackend::Cpu(_) => "cpu",
+        }
+    }
+
     /// What a run's plan is checked against.
     fn limits(&self) -> hvp::plan::Limits {
         match self {
@@ -386,6 +394,28 @@ fn run_compare(
     with_backend!(&backend, b => compare::job::run(b, limits, job, &out, false).map(|_| ()))
 }
 
+/// Writes a benchmark's JSON document (when asked): devices, what the bytes count, cases.
+fn write_bench_json<T: serde::Serialize>(
+    out: Option<&Path>,
+    name: &str,
+    bytes_counted: &str,
+    devices: &[String],
+    cases: &[T],
+) -> Result<()> {
+    let Some(path) = out else { return Ok(()) };
+    let doc = serde_json::json!({
+        "benchmark": name,
+        "hvp_version": env!("CARGO_PKG_VERSION"),
+        "devices": devices,
+        "bytes_counted": bytes_counted,
+        "cases": cases,
+    });
+    std::fs::write(path, serde_json::to_string_pretty(&doc)? + "\n")
+        .with_context(|| format!("writing {}", path.display()))?;
+    println!("wrote {}", path.display());
+    Ok(())
+}
+
 /// The backends a benchmark compares: the GPU (unless the CPU alone was asked for) and the CPU
 /// (unless the GPU alone was asked for).
 fn bench_backends(cli: &Cli) -> Result<Vec<AnyBackend>> {
@@ -404,10 +434,7 @@ fn bench_hartree(cli: &Cli, out: Option<&Path>, max_mib: u64, seconds: f64) -> R
     let mut results = Vec::new();
     let mut devices = Vec::new();
     for any in &backends {
-        let label = match any {
-            AnyBackend::Gpu(_) => "gpu",
-            AnyBackend::Cpu(_) => "cpu",
-        };
+        let label = any.label();
         devices.push(with_backend!(any, b => b.describe()));
         for (d, n) in bench::hartree_cases(max_mib << 20) {
             eprintln!("bench hartree: {label} d = {d}, n = {n} ...");
@@ -418,19 +445,7 @@ fn bench_hartree(cli: &Cli, out: Option<&Path>, max_mib: u64, seconds: f64) -> R
         println!("# {d}");
     }
     bench::print_hartree_table(&results);
-    if let Some(path) = out {
-        let doc = serde_json::json!({
-            "benchmark": "hartree",
-            "hvp_version": env!("CARGO_PKG_VERSION"),
-            "devices": devices,
-            "bytes_counted": "per step (kinetic half steps merged): 4d FFT axis passes and 2 phase passes, each reading and writing every complex entry once; copy: read + write of a complex array of the same entries",
-            "cases": results,
-        });
-        std::fs::write(path, serde_json::to_string_pretty(&doc)? + "\n")
-            .with_context(|| format!("writing {}", path.display()))?;
-        println!("wrote {}", path.display());
-    }
-    Ok(())
+    write_bench_json(out, "hartree", "per step (kinetic half steps merged): 4d FFT axis passes and 2 phase passes, each reading and writing every complex entry once; copy: read + write of a complex array of the same entries", &devices, &results)
 }
 
 fn bench_vlasov(cli: &Cli, out: Option<&Path>, max_mib: u64, seconds: f64) -> Result<()> {
@@ -438,10 +453,7 @@ fn bench_vlasov(cli: &Cli, out: Option<&Path>, max_mib: u64, seconds: f64) -> Re
     let mut results = Vec::new();
     let mut devices = Vec::new();
     for any in &backends {
-        let label = match any {
-            AnyBackend::Gpu(_) => "gpu",
-            AnyBackend::Cpu(_) => "cpu",
-        };
+        let label = any.label();
         devices.push(with_backend!(any, b => b.describe()));
         for (d, nx, np) in bench::vlasov_cases(max_mib << 20) {
             eprintln!("bench vlasov: {label} d = {d}, nx = {nx}, np = {np} ...");
@@ -453,19 +465,7 @@ fn bench_vlasov(cli: &Cli, out: Option<&Path>, max_mib: u64, seconds: f64) -> Re
         println!("# {d}");
     }
     bench::print_vlasov_table(&results);
-    if let Some(path) = out {
-        let doc = serde_json::json!({
-            "benchmark": "vlasov",
-            "hvp_version": env!("CARGO_PKG_VERSION"),
-            "devices": devices,
-            "bytes_counted": "per Strang step: 3d sweeps, each reading and writing every cell once (72 B/cell for f32 in 3D); copy: read + write of an array of the same cells",
-            "cases": results,
-        });
-        std::fs::write(path, serde_json::to_string_pretty(&doc)? + "\n")
-            .with_context(|| format!("writing {}", path.display()))?;
-        println!("wrote {}", path.display());
-    }
-    Ok(())
+    write_bench_json(out, "vlasov", "per Strang step: 3d sweeps, each reading and writing every cell once (72 B/cell for f32 in 3D); copy: read + write of an array of the same cells", &devices, &results)
 }
 
 fn bench_fft(cli: &Cli, out: Option<&Path>, max_mib: u64, seconds: f64) -> Result<()> {
@@ -481,10 +481,7 @@ fn bench_fft(cli: &Cli, out: Option<&Path>, max_mib: u64, seconds: f64) -> Resul
     let mut results: Vec<FftCase> = Vec::new();
     let mut devices = Vec::new();
     for any in &backends {
-        let label = match any {
-            AnyBackend::Gpu(_) => "gpu",
-            AnyBackend::Cpu(_) => "cpu",
-        };
+        let label = any.label();
         devices.push(with_backend!(any, b => b.describe()));
         for (case, shape, axes) in cases.iter() {
             eprintln!("bench fft: {label} {case} ...");
@@ -507,17 +504,5 @@ fn bench_fft(cli: &Cli, out: Option<&Path>, max_mib: u64, seconds: f64) -> Resul
         println!("# {d}");
     }
     bench::print_fft_table(&results);
-    if let Some(path) = out {
-        let doc = serde_json::json!({
-            "benchmark": "fft",
-            "hvp_version": env!("CARGO_PKG_VERSION"),
-            "devices": devices,
-            "bytes_counted": "per axis pass: every element read once and written once; copy: read + write of the same array",
-            "cases": results,
-        });
-        std::fs::write(path, serde_json::to_string_pretty(&doc)? + "\n")
-            .with_context(|| format!("writing {}", path.display()))?;
-        println!("wrote {}", path.display());
-    }
-    Ok(())
+    write_bench_json(out, "fft", "per axis pass: every element read once and written once; copy: read + write of the same array", &devices, &results)
 }

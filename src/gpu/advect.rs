@@ -129,27 +129,9 @@ impl Advection for GpuBackend {
             );
         }
         let mut encoder = self.ctx.encoder("shift lines");
-        // A table split into chunks (tiny-chunk runs) is joined in a scratch buffer first.
-        let joined;
-        let table_buf = if table.chunks.len() == 1 {
-            &table.chunks[0]
-        } else {
-            let bytes = table.len() as u64 * 4;
-            if bytes > self.ctx.limits.max_storage_buffer_binding_size {
-                bail!(
-                    "the shift table ({} values) exceeds one storage binding",
-                    table.len()
-                );
-            }
-            joined = self.scratch("shift table", bytes);
-            for (c, chunk) in table.chunks.iter().enumerate() {
-                let start = table.layout.chunk_range(c).start as u64 * 4;
-                encoder.copy_buffer_to_buffer(chunk, 0, &joined, start, table.chunk_bytes(c));
-            }
-            &*joined
-        };
+        let table_buf = self.as_one_buffer(&mut encoder, table, "shift table")?;
         self.record_axis_lines(&mut encoder, f, shift.axis, |encoder, buf, batch| {
-            self.record_shift_batch(encoder, buf, table_buf, n, batch, shift, table.len())
+            self.record_shift_batch(encoder, buf, &table_buf, n, batch, shift, table.len())
         })?;
         self.ctx.queue.submit([encoder.finish()]);
         Ok(())

@@ -1,6 +1,6 @@
 //! `hartree::kernels::MatrixKernels` on the GPU (shaders/hartree.wgsl), chunk by chunk.
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 
 use super::{dispatch_grid, GpuBackend, GpuField, WG_SIZE};
 use crate::backend::FieldInfo;
@@ -20,30 +20,6 @@ struct OperatorParams {
     _pad: u32,
 }
 
-impl GpuBackend {
-    /// A table over the points as one buffer (joined through scratch if it is chunked).
-    fn joined_table(
-        &self,
-        encoder: &mut wgpu::CommandEncoder,
-        table: &GpuField,
-        purpose: &'static str,
-    ) -> Result<std::sync::Arc<wgpu::Buffer>> {
-        let bytes = table.len() as u64 * 4;
-        if bytes > self.ctx.limits.max_storage_buffer_binding_size {
-            bail!(
-                "a table of {} values exceeds one storage binding",
-                table.len()
-            );
-        }
-        let joined = self.scratch(purpose, bytes);
-        for (c, chunk) in table.chunks.iter().enumerate() {
-            let start = table.layout.chunk_range(c).start as u64 * 4;
-            encoder.copy_buffer_to_buffer(chunk, 0, &joined, start, table.chunk_bytes(c));
-        }
-        Ok(joined)
-    }
-}
-
 impl MatrixKernels for GpuBackend {
     fn conjugation_phase(&self, a: &mut GpuField, table: &GpuField, scale: f64) -> Result<()> {
         let points = check_operator(a, table)?;
@@ -55,7 +31,7 @@ impl MatrixKernels for GpuBackend {
             &[("WG_SIZE", WG_SIZE)],
         )?;
         let mut encoder = self.ctx.encoder("conjugation phase");
-        let t = self.joined_table(&mut encoder, table, "operator table")?;
+        let t = self.as_one_buffer(&mut encoder, table, "operator table")?;
         for (c, chunk) in a.chunks.iter().enumerate() {
             let range = a.layout.chunk_range(c);
             let grid = dispatch_grid(

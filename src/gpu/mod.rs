@@ -119,6 +119,22 @@ struct ReduceParams {
     _pad: u32,
 }
 
+/// A field seen as one buffer (see `GpuBackend::as_one_buffer`).
+pub(crate) enum OneBuffer<'a> {
+    Chunk(&'a wgpu::Buffer),
+    Joined(Arc<wgpu::Buffer>),
+}
+
+impl std::ops::Deref for OneBuffer<'_> {
+    type Target = wgpu::Buffer;
+    fn deref(&self) -> &wgpu::Buffer {
+        match self {
+            OneBuffer::Chunk(b) => b,
+            OneBuffer::Joined(b) => b,
+        }
+    }
+}
+
 impl GpuBackend {
     pub fn new(options: &GpuOptions) -> Result<Self> {
         Ok(Self::with_context(GpuContext::new(options)?))
@@ -440,6 +456,32 @@ impl GpuBackend {
                 .write_buffer(&buf, 0, bytemuck::cast_slice(&nan));
         }
         buf
+    }
+
+    /// A field as one storage buffer: its only chunk, or its chunks joined in the `purpose`
+    /// scratch (tables of a few values per point, which tiny-chunk runs split).
+    pub(crate) fn as_one_buffer<'a>(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        field: &'a GpuField,
+        purpose: &'static str,
+    ) -> Result<OneBuffer<'a>> {
+        if field.chunks.len() == 1 {
+            return Ok(OneBuffer::Chunk(&field.chunks[0]));
+        }
+        let bytes = field.len() as u64 * field.elem_bytes();
+        if bytes > self.ctx.limits.max_storage_buffer_binding_size {
+            bail!(
+                "a table of {} values exceeds one storage binding",
+                field.len()
+            );
+        }
+        let joined = self.scratch(purpose, bytes);
+        for (c, chunk) in field.chunks.iter().enumerate() {
+            let start = field.layout.chunk_range(c).start as u64 * field.elem_bytes();
+            encoder.copy_buffer_to_buffer(chunk, 0, &joined, start, field.chunk_bytes(c));
+        }
+        Ok(OneBuffer::Joined(joined))
     }
 
     /// Bytes the backend holds beside the fields (FFT scratch, about one chunk per purpose).

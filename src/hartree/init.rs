@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::grid::{HartreeGrid, HartreePhysics};
 use crate::poisson::Boundary;
-use crate::vlasov::init::Component;
+use crate::vlasov::init::{normal, Component};
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
@@ -54,8 +54,6 @@ fn thermal_iterations() -> usize {
 
 /// f at (x, p) for a sum of normalised Gaussian and box components.
 fn phase_density(components: &[Component], x: &[f64], p: &[f64]) -> f64 {
-    let normal =
-        |v: f64, m: f64, s: f64| (-(v - m).powi(2) / (2.0 * s * s)).exp() / ((2.0 * PI).sqrt() * s);
     components
         .iter()
         .map(|c| match c {

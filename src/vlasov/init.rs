@@ -114,7 +114,7 @@ fn bump_thermal() -> f64 {
 }
 
 /// The normal density N(x; mean, s²).
-fn normal(x: f64, mean: f64, s: f64) -> f64 {
+pub(crate) fn normal(x: f64, mean: f64, s: f64) -> f64 {
     (-(x - mean).powi(2) / (2.0 * s * s)).exp() / ((2.0 * PI).sqrt() * s)
 }
 
