@@ -360,14 +360,14 @@ fn calibration_gpu_matches_cpu() {
     assert!((max - REF_MAX).abs() < 0.02 * REF_MAX);
 }
 
-/// The calibration at Lagrange degrees 5 to 11 and n = 128, 160 (slow: run by hand with
-/// --ignored --nocapture).
+/// The calibration against the Vlasov interpolation degree at n = 128: degree 7 and more give
+/// the reference's four digits (0.02%), degree 5 is within 0.1%.
 #[test]
-#[ignore]
-fn calibration_survey_cpu() {
+fn calibration_against_interpolation_degree() {
     let cpu = CpuBackend::new();
-    for n in [160, 128] {
-        for degree in [5, 7, 9, 11] {
+    {
+        let n = 128;
+        for degree in [5, 7, 11] {
             let started = Instant::now();
             let rows = run(&cpu, 4.0, n, degree, 2.0, &trace_only(), &trace_only());
             let (max, t_max) = max_row(&rows);
@@ -377,6 +377,15 @@ fn calibration_survey_cpu() {
                 100.0 * (max / 4.259e-4 - 1.0),
                 100.0 * (last / 3.662e-4 - 1.0),
                 started.elapsed().as_secs_f64()
+            );
+            let tol = if degree >= 7 { 2e-4 } else { 1e-3 };
+            assert!(
+                (max / 4.259e-4 - 1.0).abs() < tol,
+                "degree {degree}: max {max:e}"
+            );
+            assert!(
+                (last / 3.662e-4 - 1.0).abs() < tol,
+                "degree {degree}: T = 2: {last:e}"
             );
         }
     }
