@@ -90,3 +90,49 @@ pub fn host_available_bytes() -> Option<u64> {
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)
 }
+
+/// Progress of a run: a bar with the ETA when a terminal shows it, else a line about every 5%
+/// of the run (logs, CI).
+pub struct Progress {
+    bar: indicatif::ProgressBar,
+    quiet: bool,
+    steps: usize,
+    print_every: usize,
+    last_print: usize,
+}
+
+impl Progress {
+    pub fn new(steps: usize, quiet: bool) -> Self {
+        let bar = if quiet {
+            indicatif::ProgressBar::hidden()
+        } else {
+            indicatif::ProgressBar::new(steps as u64)
+        };
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} steps, {msg}, ETA {eta}")
+                .expect("a valid progress template"),
+        );
+        Self {
+            bar,
+            quiet,
+            steps,
+            print_every: (steps / 20).max(1),
+            last_print: 0,
+        }
+    }
+
+    /// After `step` steps: `msg` on the bar, or `line()` printed when the bar is not shown.
+    pub fn update(&mut self, step: usize, msg: String, line: impl FnOnce() -> String) {
+        self.bar.set_position(step as u64);
+        self.bar.set_message(msg);
+        let due = step - self.last_print >= self.print_every || step == self.steps;
+        if self.bar.is_hidden() && !self.quiet && due {
+            self.last_print = step;
+            println!("  step {step}/{}: {}", self.steps, line());
+        }
+    }
+
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}

@@ -21,7 +21,7 @@ use super::spectrum::MAX_ROWS;
 use super::{HartreeGrid, HartreePhysics};
 use crate::backend::Backend;
 use crate::output::{plot_heatmap, plot_lines, write_npy_f64, CsvWriter};
-use crate::plan::{host_available_bytes, human, Limits, Schedule, TimeConfig};
+use crate::plan::{host_available_bytes, human, Limits, Progress, Schedule, TimeConfig};
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -199,17 +199,7 @@ pub fn run<B: Backend + MatrixKernels>(
     };
     record(&mut solver, 0, &mut history)?;
 
-    let bar = if quiet {
-        indicatif::ProgressBar::hidden()
-    } else {
-        indicatif::ProgressBar::new(schedule.steps as u64)
-    };
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} steps, {msg}, ETA {eta}")
-            .unwrap(),
-    );
-    let print_every = (schedule.steps / 20).max(1);
-    let mut last_print = 0;
+    let mut progress = Progress::new(schedule.steps, quiet);
     let mut stepping = 0.0;
     let mut step = 0;
     while step < schedule.steps {
@@ -223,18 +213,18 @@ pub fn run<B: Backend + MatrixKernels>(
         record(&mut solver, step, &mut history)?;
         let rate = step as f64 / stepping.max(1e-12);
         let last = history.last().unwrap();
-        bar.set_position(step as u64);
-        bar.set_message(format!("t = {:.4}, {:.3} steps/s", last.t, rate));
-        if bar.is_hidden() && !quiet && (step - last_print >= print_every || step == schedule.steps)
-        {
-            last_print = step;
-            println!(
-                "  step {step}/{}: t = {:.4}, trace {:.9}, energy {:.9e}, {:.3} steps/s",
-                schedule.steps, last.t, last.trace, last.total, rate
-            );
-        }
+        progress.update(
+            step,
+            format!("t = {:.4}, {:.3} steps/s", last.t, rate),
+            || {
+                format!(
+                    "t = {:.4}, trace {:.9}, energy {:.9e}, {:.3} steps/s",
+                    last.t, last.trace, last.total, rate
+                )
+            },
+        );
     }
-    bar.finish_and_clear();
+    progress.finish();
 
     let t: Vec<f64> = history.iter().map(|h| h.t).collect();
     let series = |f: fn(&HartreeDiagnostics) -> f64| history.iter().map(f).collect::<Vec<f64>>();

@@ -21,7 +21,7 @@ use super::{GridConfig, Numerics, PhaseGrid, Physics, Vlasov};
 use crate::advect::Advection;
 use crate::backend::Backend;
 use crate::output::{plot_heatmap, plot_lines, write_npy_f64, CsvWriter};
-use crate::plan::{host_available_bytes, human, Limits, Schedule, TimeConfig};
+use crate::plan::{host_available_bytes, human, Limits, Progress, Schedule, TimeConfig};
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -292,20 +292,9 @@ pub fn run<B: Backend + Advection>(
         };
     record(&mut solver, 0, &mut history)?;
 
-    let bar = if quiet {
-        indicatif::ProgressBar::hidden()
-    } else {
-        indicatif::ProgressBar::new(schedule.steps as u64)
-    };
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} steps, t = {msg}, ETA {eta}")
-            .unwrap(),
-    );
+    let mut progress = Progress::new(schedule.steps, quiet);
     let cells = grid.cells();
     let mut stepping = 0.0;
-    // Without a terminal the bar is hidden: a line about every 5% of the run instead.
-    let print_every = (schedule.steps / 20).max(1);
-    let mut last_print = 0;
     for step in 1..=schedule.steps {
         let t0 = Instant::now();
         solver.step(backend, job.time.dt)?;
@@ -315,24 +304,22 @@ pub fn run<B: Backend + Advection>(
             record(&mut solver, step, &mut history)?;
             let rate = cells as f64 * step as f64 / stepping.max(1e-12);
             let last = history.last().unwrap();
-            bar.set_message(format!("{:.4}, {:.3e} cell updates/s", last.t, rate));
-            if bar.is_hidden()
-                && !quiet
-                && (step - last_print >= print_every || step == schedule.steps)
-            {
-                last_print = step;
-                println!(
-                    "  step {step}/{}: t = {:.4}, mass {:.9e}, field energy {:.4e}, {:.3e} cell updates/s",
-                    schedule.steps, last.t, last.mass, last.field_energy, rate
-                );
-            }
+            progress.update(
+                step,
+                format!("t = {:.4}, {:.3e} cell updates/s", last.t, rate),
+                || {
+                    format!(
+                        "t = {:.4}, mass {:.9e}, field energy {:.4e}, {:.3e} cell updates/s",
+                        last.t, last.mass, last.field_energy, rate
+                    )
+                },
+            );
         } else {
             stepping += t0.elapsed().as_secs_f64();
         }
-        bar.set_position(step as u64);
     }
     backend.synchronize()?;
-    bar.finish_and_clear();
+    progress.finish();
 
     let t: Vec<f64> = history.iter().map(|h| h.t).collect();
     let fe: Vec<f64> = history.iter().map(|h| h.field_energy).collect();
