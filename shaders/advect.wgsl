@@ -13,6 +13,7 @@
 // Host constants: LEN, LINES_PER_WG, WG_SIZE, DEGREE, PERIODIC.
 
 #import grid
+#import lines
 
 struct ShiftParams {
     lines: u32,
@@ -41,19 +42,6 @@ const LO: i32 = i32(DEGREE - 1u) / 2;
 var<workgroup> line_buf: array<f32, ELEMS>;
 var<workgroup> line_k: array<i32, LINES_PER_WG>;
 var<workgroup> line_w: array<f32, LINES_PER_WG * POINTS>;
-
-fn element_offset(line: u32, j: u32) -> u32 {
-    return (line / params.stride) * LEN * params.stride + (line % params.stride)
-        + j * params.stride;
-}
-
-// As in fft.wgsl: neighbouring invocations take neighbours in memory.
-fn block_coords(e: u32) -> vec2<u32> {
-    if (params.stride == 1u) {
-        return vec2<u32>(e / LEN, e % LEN);
-    }
-    return vec2<u32>(e % LINES_PER_WG, e / LINES_PER_WG);
-}
 
 fn line_origin(line: u32) -> u32 {
     let g = params.run0 + line / params.stride;

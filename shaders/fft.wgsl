@@ -12,6 +12,7 @@
 
 #import complex
 #import grid
+#import lines
 
 struct FftParams {
     lines: u32,
@@ -34,22 +35,6 @@ struct FftParams {
 
 const ELEMS: u32 = LEN * LINES_PER_WG;
 var<workgroup> line_buf: array<vec2<f32>, ELEMS>;
-
-// Position in global memory of element j of line (first_line + local_line).
-fn element_offset(line: u32, j: u32) -> u32 {
-    return (line / params.stride) * LEN * params.stride + (line % params.stride)
-        + j * params.stride;
-}
-
-// Element e of the workgroup's block as (local line, j). On a contiguous axis neighbouring
-// invocations take neighbouring j; on a strided axis they take neighbouring lines, which are
-// neighbours in memory. Either way global accesses coalesce.
-fn block_coords(e: u32) -> vec2<u32> {
-    if (params.stride == 1u) {
-        return vec2<u32>(e / LEN, e % LEN);
-    }
-    return vec2<u32>(e % LINES_PER_WG, e / LINES_PER_WG);
-}
 
 fn bit_reverse(j: u32) -> u32 {
     return reverseBits(j) >> (32u - LOG2_LEN);

@@ -12,6 +12,21 @@ fn tmp_dir(name: &str) -> std::path::PathBuf {
     d
 }
 
+/// The configs in configs/ of one `kind`, sorted.
+fn configs_of_kind(kind: &str) -> Vec<std::path::PathBuf> {
+    let mut configs: Vec<_> = std::fs::read_dir("configs")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            std::fs::read_to_string(p)
+                .map(|t| t.contains(&format!("kind = \"{kind}\"")))
+                .unwrap_or(false)
+        })
+        .collect();
+    configs.sort();
+    configs
+}
+
 fn backends() -> Vec<&'static str> {
     let mut b = vec!["cpu"];
     if std::env::var("HVP_REQUIRE_GPU").as_deref() == Ok("1")
@@ -156,16 +171,7 @@ fn without_any_adapter_the_job_falls_back_to_the_cpu_with_one_line() {
 /// steps) on each backend, and writes the documented outputs.
 #[test]
 fn every_vlasov_config_runs_and_writes_its_outputs() {
-    let mut configs: Vec<_> = std::fs::read_dir("configs")
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            std::fs::read_to_string(p)
-                .map(|t| t.contains("kind = \"vlasov\""))
-                .unwrap_or(false)
-        })
-        .collect();
-    configs.sort();
+    let configs = configs_of_kind("vlasov");
     assert!(
         configs.len() >= 9,
         "expected the Vlasov example configs, found {configs:?}"
@@ -303,16 +309,7 @@ fn the_plan_refuses_what_cannot_run_and_says_why() {
 /// each backend, and writes the documented outputs.
 #[test]
 fn every_hartree_config_runs_and_writes_its_outputs() {
-    let mut configs: Vec<_> = std::fs::read_dir("configs")
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            std::fs::read_to_string(p)
-                .map(|t| t.contains("kind = \"hartree\""))
-                .unwrap_or(false)
-        })
-        .collect();
-    configs.sort();
+    let configs = configs_of_kind("hartree");
     assert!(
         configs.len() >= 4,
         "expected the Hartree example configs, found {configs:?}"

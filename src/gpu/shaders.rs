@@ -91,6 +91,7 @@ fn shared_snippet(name: &str) -> Option<&'static str> {
     match name {
         "complex" => Some(include_str!("../../shaders/shared/complex.wgsl")),
         "grid" => Some(include_str!("../../shaders/shared/grid.wgsl")),
+        "lines" => Some(include_str!("../../shaders/shared/lines.wgsl")),
         _ => None,
     }
 }
