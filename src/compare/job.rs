@@ -358,9 +358,13 @@ pub fn run<B: CompareBackend>(
     let a0 = job.initial.matrix(grid, &job.physics)?;
     cmp.start(backend, &a0)?;
     drop(a0);
-    let w0 = backend.download_real(&cmp.vlasov.f)?;
-    let resolution = Resolution::from_spread(&plan.spec, &momentum_spread(&plan.spec, &w0));
-    drop(w0);
+    let spread = momentum_spread(
+        backend,
+        &cmp.vlasov.f,
+        &cmp.vlasov.grid.momentum_axes(),
+        plan.spec.cell_volume(),
+    )?;
+    let resolution = Resolution::from_spread(&plan.spec, &spread);
     check_resolution(&resolution, job.diagnostics.force)?;
     std::fs::create_dir_all(out)
         .with_context(|| format!("creating the output folder {}", out.display()))?;

@@ -26,7 +26,7 @@ pub mod job;
 use anyhow::{bail, Result};
 use num_complex::Complex64;
 
-use crate::advect::Advection;
+use crate::advect::{Advection, MomentumAxes};
 use crate::backend::Backend;
 use crate::field::Elem;
 use crate::hartree::kernels::MatrixKernels;
@@ -199,9 +199,9 @@ impl CompareRow {
     }
 }
 
-/// The momentum statistics of a phase-space function on the phase grid, per axis: ∫∫W, the
-/// mean momentum and the spread (second central moment)^½ (DESIGN.md section 2's resolution
-/// check reads these from W_0).
+/// The momentum statistics of the Vlasov state per axis: ∫∫f, the mean momentum and the
+/// spread (second central moment)^½ (DESIGN.md section 2's resolution check reads these from
+/// W_0).
 #[derive(Clone, Debug, PartialEq)]
 pub struct MomentumSpread {
     pub mass: f64,
@@ -209,32 +209,33 @@ pub struct MomentumSpread {
     pub spread: Vec<f64>,
 }
 
-pub fn momentum_spread(spec: &PhaseGridSpec, w: &[f64]) -> MomentumSpread {
-    let d = spec.dim;
-    let m = 2 * spec.n;
-    let cell = spec.cell_volume();
-    let mut mass = 0.0;
-    let mut first = vec![0.0; d];
-    let mut second = vec![0.0; d];
-    for (g, &v) in w.iter().enumerate() {
-        mass += v;
-        let mut rest = g;
-        for i in (0..d).rev() {
-            let p = spec.p(rest % m);
-            rest /= m;
-            first[i] += v * p;
-            second[i] += v * p * p;
+/// `MomentumSpread` of f from device reductions, so that nothing of the size of f (4 GiB at
+/// d = 3, n = 16) comes to the host: one `phase_sums` per axis with the other momentum axes
+/// set to p = 0, so that Σ f |p|² is Σ f p_i².
+pub fn momentum_spread<B: Advection>(
+    backend: &B,
+    f: &B::Field,
+    axes: &MomentumAxes,
+    cell: f64,
+) -> Result<MomentumSpread> {
+    let d = axes.n.len();
+    let (mut mass, mut mean, mut spread) = (0.0, vec![0.0; d], vec![0.0; d]);
+    for i in 0..d {
+        let mut one = axes.clone();
+        for j in (0..d).filter(|&j| j != i) {
+            one.p_min[j] = 0.0;
+            one.dp[j] = 0.0;
         }
+        let s = backend.phase_sums(f, &one)?;
+        mass = s.sum;
+        mean[i] = s.momentum[i] / s.sum;
+        spread[i] = (s.p_sq / s.sum - mean[i] * mean[i]).max(0.0).sqrt();
     }
-    let mean: Vec<f64> = first.iter().map(|f| f / mass).collect();
-    let spread = (0..d)
-        .map(|i| (second[i] / mass - mean[i] * mean[i]).max(0.0).sqrt())
-        .collect();
-    MomentumSpread {
+    Ok(MomentumSpread {
         mass: mass * cell,
         mean,
         spread,
-    }
+    })
 }
 
 /// Hartree and Vlasov on one backend, on matching grids.
