@@ -113,7 +113,8 @@ pub(crate) fn check_inner(a: &impl FieldInfo, b: &impl FieldInfo) -> Result<()> 
 }
 
 /// Which path produced a trace norm.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum TraceNormMethod {
     /// Σ|λ| from the dense Hermitian eigenvalues (f64, host).
     Exact,
@@ -152,6 +153,36 @@ pub fn roundoff_floor(real_bytes: usize) -> f64 {
     32.0 * u
 }
 
+/// The three work matrices of the Newton–Schulz iteration, of the shape of the matrix whose sign
+/// is sought. After `newton_schulz_sign`, `x` holds the sign estimate X_k (Hermitian, commuting
+/// with A) and `y`, `z` are free scratch, so a caller can form A·X_k = |A| (approximately) without
+/// a fourth matrix.
+pub struct SignWork<B: Backend> {
+    pub x: B::Field,
+    pub y: B::Field,
+    pub z: B::Field,
+}
+
+impl<B: Backend> SignWork<B> {
+    pub fn new(backend: &B, shape: &[usize]) -> Result<Self> {
+        Ok(Self {
+            x: backend.zeros(shape, Elem::Complex)?,
+            y: backend.zeros(shape, Elem::Complex)?,
+            z: backend.zeros(shape, Elem::Complex)?,
+        })
+    }
+}
+
+/// The default relative tolerance of the iteration on a backend whose reals have `real_bytes`
+/// bytes: 1e-6 for f32, 1e-12 for f64 (raised to `roundoff_floor` where that is larger).
+pub fn default_tolerance(real_bytes: usize) -> f64 {
+    if real_bytes <= 4 {
+        1e-6
+    } else {
+        1e-12
+    }
+}
+
 /// tr|A| for a Hermitian A by Newton–Schulz iteration for sign(A) (module doc: the error
 /// and the stopping rule). `tol` is relative to the estimate; 1e-6 suits the f32 GPU, 1e-13
 /// the f64 CPU. A must be Hermitian: this path does not check it (the exact path does).
@@ -164,13 +195,36 @@ pub fn trace_norm_newton_schulz<B: MatMul>(
     max_iter: usize,
 ) -> Result<TraceNormResult> {
     matrix_rows(a)?;
+    let mut work = SignWork::new(backend, a.shape())?;
+    newton_schulz_sign(backend, a, tol, max_iter, &mut work)
+}
+
+/// `trace_norm_newton_schulz` with the caller's work matrices: on return `work.x` holds the
+/// last iterate X_k ≈ sign(A) (0 for A = 0), whose use the trace estimate Re tr(A X_k) is.
+pub fn newton_schulz_sign<B: MatMul>(
+    backend: &B,
+    a: &B::Field,
+    tol: f64,
+    max_iter: usize,
+    work: &mut SignWork<B>,
+) -> Result<TraceNormResult> {
+    matrix_rows(a)?;
     if tol.is_nan() || tol <= 0.0 {
         bail!("Newton–Schulz tolerance {tol} must be positive");
+    }
+    for f in [&work.x, &work.y, &work.z] {
+        if f.shape() != a.shape() || f.elem() != Elem::Complex {
+            bail!(
+                "Newton–Schulz work matrix of shape {:?} for a matrix of shape {:?}",
+                f.shape(),
+                a.shape()
+            );
+        }
     }
     let tolerance = tol.max(roundoff_floor(backend.real_bytes()));
     let one = Complex64::new(1.0, 0.0);
     let zero = Complex64::new(0.0, 0.0);
-    let shape = a.shape().to_vec();
+    let SignWork { x, y, z } = work;
 
     let frobenius = backend.reduce(a)?.sum_sq.sqrt();
     if !frobenius.is_finite() {
@@ -187,23 +241,21 @@ pub fn trace_norm_newton_schulz<B: MatMul>(
         spectral_bound: 0.0,
     };
     if frobenius == 0.0 {
+        backend.fill(x, zero)?;
         return Ok(result);
     }
 
     // X = A/‖A‖_F, Y = X², Z = X⁴; then α/‖A‖_F = ‖Z‖_F^(1/4) ∈ [‖X‖₂, 1].
-    let mut x = backend.zeros(&shape, Elem::Complex)?;
-    let mut y = backend.zeros(&shape, Elem::Complex)?;
-    let mut z = backend.zeros(&shape, Elem::Complex)?;
-    backend.copy(a, &mut x)?;
-    backend.scale(&mut x, Complex64::new(1.0 / frobenius, 0.0))?;
-    backend.matmul(&x, &x, &mut y, one, zero)?;
-    backend.matmul(&y, &y, &mut z, one, zero)?;
-    let s = backend.reduce(&z)?.sum_sq.sqrt().sqrt().sqrt();
+    backend.copy(a, x)?;
+    backend.scale(x, Complex64::new(1.0 / frobenius, 0.0))?;
+    backend.matmul(x, x, y, one, zero)?;
+    backend.matmul(y, y, z, one, zero)?;
+    let s = backend.reduce(z)?.sum_sq.sqrt().sqrt().sqrt();
     if !(s.is_finite() && s > 0.0) {
         bail!("Newton–Schulz: the spectral bound came out as {s} (A underflows in this precision)");
     }
-    backend.scale(&mut x, Complex64::new(1.0 / s, 0.0))?;
-    backend.scale(&mut y, Complex64::new(1.0 / (s * s), 0.0))?;
+    backend.scale(x, Complex64::new(1.0 / s, 0.0))?;
+    backend.scale(y, Complex64::new(1.0 / (s * s), 0.0))?;
     result.spectral_bound = frobenius * s;
 
     result.value = frobenius * frobenius / result.spectral_bound;
@@ -212,12 +264,12 @@ pub fn trace_norm_newton_schulz<B: MatMul>(
     let mut quiet_steps = 0;
     for k in 1..=max_iter {
         // Z = X³ − X = −2 (X_(k+1) − X_k); X ← X − Z/2 = (3X − X³)/2.
-        backend.matmul(&x, &y, &mut z, one, zero)?;
-        backend.axpy(-one, &x, &mut z)?;
-        let step = 0.5 * backend.reduce(&z)?.sum_sq.sqrt();
-        backend.axpy(Complex64::new(-0.5, 0.0), &z, &mut x)?;
-        let norm = backend.reduce(&x)?.sum_sq.sqrt();
-        let t = backend.frobenius_inner(a, &x)?.re;
+        backend.matmul(x, y, z, one, zero)?;
+        backend.axpy(-one, x, z)?;
+        let step = 0.5 * backend.reduce(z)?.sum_sq.sqrt();
+        backend.axpy(Complex64::new(-0.5, 0.0), z, x)?;
+        let norm = backend.reduce(x)?.sum_sq.sqrt();
+        let t = backend.frobenius_inner(a, x)?.re;
         if !(step.is_finite() && norm.is_finite() && t.is_finite()) {
             bail!("Newton–Schulz diverged at step {k} (‖ΔX‖_F = {step}, ‖X‖_F = {norm})");
         }
@@ -239,7 +291,7 @@ pub fn trace_norm_newton_schulz<B: MatMul>(
             break;
         }
         if k < max_iter {
-            backend.matmul(&x, &x, &mut y, one, zero)?;
+            backend.matmul(x, x, y, one, zero)?;
         }
     }
     Ok(result)

@@ -62,6 +62,7 @@ fn trace_only() -> MeasureOptions {
         p_values: vec![],
         sobolev: false,
         energies: false,
+        ..Default::default()
     }
 }
 

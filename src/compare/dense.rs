@@ -16,44 +16,51 @@ use crate::poisson::Boundary;
 /// eigensolver reads one triangle.
 pub fn hermitian_part(rows: usize, a: &[Complex64]) -> Vec<Complex64> {
     let mut out = a.to_vec();
-    for i in 0..rows {
-        out[i * rows + i] = Complex64::new(a[i * rows + i].re, 0.0);
-        for j in i + 1..rows {
-            let z = 0.5 * (a[i * rows + j] + a[j * rows + i].conj());
-            out[i * rows + j] = z;
-            out[j * rows + i] = z.conj();
-        }
-    }
+    crate::tracenorm::hermitise(rows, &mut out);
     out
 }
 
+/// The separation of two grid points along one axis as a function of their index difference,
+/// a table of 2n values: entry r is s(δ) for the difference δ ≡ r (mod 2n), δ ∈ (−n, n) (entry
+/// n is never read). On a periodic box it is the minimal image: δ·h for δ mod n in (−n/2, n/2),
+/// and 0 at δ ≡ n/2 exactly (the mean of ±L/2, which keeps the table antisymmetric and so
+/// i[x, ω] Hermitian). On an isolated box it is the plain difference δ·h (hence 2n entries,
+/// not n: δ and δ − n differ there).
+pub fn separation_line(grid: &HartreeGrid, boundary: Boundary) -> Vec<f64> {
+    let n = grid.n as i64;
+    (0..2 * n)
+        .map(|r| {
+            let delta = if r < n { r } else { r - 2 * n };
+            let s = match boundary {
+                Boundary::Isolated => delta,
+                Boundary::Periodic => {
+                    let m = delta.rem_euclid(n);
+                    if 2 * m < n {
+                        m
+                    } else if 2 * m > n {
+                        m - n
+                    } else {
+                        0
+                    }
+                }
+            };
+            s as f64 * grid.h
+        })
+        .collect()
+}
+
 /// The separation (x_a − x_b)_i along axis `axis` for every pair of grid points, row-major
-/// P × P. On a periodic box it is the minimal image: r·h for the index difference
-/// r ∈ (−n/2, n/2) mod n, and 0 at r = n/2 exactly (the mean of ±L/2, which keeps the table
-/// antisymmetric and so i[x, ω] Hermitian). On an isolated box it is the plain difference.
+/// P × P, from `separation_line`.
 pub fn separation_table(grid: &HartreeGrid, boundary: Boundary, axis: usize) -> Vec<f64> {
     let points = grid.points();
     let n = grid.n;
     let stride = n.pow((grid.dim - 1 - axis) as u32);
-    let index = |a: usize| (a / stride % n) as i64;
+    let line = separation_line(grid, boundary);
+    let index = |a: usize| a / stride % n;
     let mut out = vec![0.0; points * points];
     for a in 0..points {
         for b in 0..points {
-            let r = index(a) - index(b);
-            let s = match boundary {
-                Boundary::Isolated => r as f64,
-                Boundary::Periodic => {
-                    let m = r.rem_euclid(n as i64);
-                    if 2 * m < n as i64 {
-                        m as f64
-                    } else if 2 * m > n as i64 {
-                        (m - n as i64) as f64
-                    } else {
-                        0.0
-                    }
-                }
-            };
-            out[a * points + b] = s * grid.h;
+            out[a * points + b] = line[(2 * n + index(a) - index(b)) % (2 * n)];
         }
     }
     out

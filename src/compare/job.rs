@@ -17,13 +17,15 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
 use super::{momentum_spread, vlasov_physics, CompareBackend, CompareRow, Comparison};
-use super::{MeasureOptions, MomentumSpread};
+use super::{IterationReport, MeasureOptions, MomentumSpread, TraceNormChoice, DEFAULT_MAX_ITER};
+use super::{LANCZOS_MAX_STEPS, LANCZOS_TOLERANCE};
 use crate::hartree::init::HartreeInitial;
 use crate::hartree::job::HartreeGridConfig;
 use crate::hartree::spectrum::MAX_ROWS;
 use crate::hartree::{HartreeGrid, HartreePhysics};
 use crate::output::{plot_lines, CsvWriter};
 use crate::plan::{host_available_bytes, human, Limits, Schedule, TimeConfig};
+use crate::tracenorm::{default_tolerance, roundoff_floor, TraceNormMethod};
 use crate::vlasov::{Numerics, PhaseGrid, Splitting};
 use crate::wigner::PhaseGridSpec;
 
@@ -67,6 +69,20 @@ pub struct CompareDiagnosticsConfig {
     /// Run even when the resolution check fails (as `--force`).
     #[serde(default)]
     pub force: bool,
+    /// "auto" (exact up to 8192 rows, Newton–Schulz above), "exact" or "newton-schulz".
+    #[serde(default)]
+    pub trace_norm: TraceNormChoice,
+    /// Relative tolerance of the Newton–Schulz iterations (default: 1e-6 on f32 backends,
+    /// 1e-12 on f64).
+    #[serde(default)]
+    pub tolerance: Option<f64>,
+    /// Newton–Schulz steps allowed per trace norm (default 100).
+    #[serde(default = "default_max_iter")]
+    pub max_iter: usize,
+}
+
+fn default_max_iter() -> usize {
+    DEFAULT_MAX_ITER
 }
 
 impl Default for CompareDiagnosticsConfig {
@@ -77,6 +93,9 @@ impl Default for CompareDiagnosticsConfig {
             spectra: None,
             commutators: None,
             force: false,
+            trace_norm: TraceNormChoice::Auto,
+            tolerance: None,
+            max_iter: DEFAULT_MAX_ITER,
         }
     }
 }
@@ -138,6 +157,8 @@ pub struct CompareRunSummary {
     pub limits: Limits,
     pub config: CompareJob,
     pub resolution: Resolution,
+    /// The trace-norm path and how its iterations fared over the run (the worst output).
+    pub iterations: IterationReport,
     pub steps: usize,
     pub points: usize,
     pub phase_cells: usize,
@@ -177,10 +198,31 @@ impl CompareJob {
         let schedule = self.time.schedule()?;
         let points = grid.points();
         let d = grid.dim;
-        if points > MAX_ROWS {
-            bail!(
-                "the exact trace norm is a dense eigensolve of {points} rows, at most {MAX_ROWS}: lower grid.n"
-            );
+        let method = self.diagnostics.trace_norm.resolve(points)?;
+        let iterative = method == TraceNormMethod::NewtonSchulz;
+        let tolerance = self
+            .diagnostics
+            .tolerance
+            .unwrap_or_else(|| default_tolerance(limits.real_bytes));
+        if tolerance.is_nan() || tolerance <= 0.0 || tolerance >= 1.0 {
+            bail!("diagnostics.tolerance = {tolerance}: a relative tolerance in (0, 1) is needed");
+        }
+        if self.diagnostics.max_iter == 0 {
+            bail!("diagnostics.max_iter must be at least 1");
+        }
+        if let (true, Some(chunk)) = (iterative, limits.chunk_bytes) {
+            // The GPU product needs each P × P complex matrix in one storage binding (one
+            // chunk of at most chunk_bytes / real_bytes elements).
+            let max_elements = chunk / limits.real_bytes as u64;
+            if (points as u64).pow(2) > max_elements {
+                bail!(
+                    "the Newton–Schulz trace norm multiplies {points} × {points} complex matrices, \
+                     each of which must fit one storage binding, and {} holds at most {} rows \
+                     there; lower grid.n or use --backend cpu",
+                    limits.device,
+                    (max_elements as f64).sqrt().floor()
+                );
+            }
         }
         if let Some(p) = self
             .diagnostics
@@ -213,15 +255,30 @@ impl CompareJob {
             p_values: self.diagnostics.p_values.clone(),
             sobolev: self.diagnostics.sobolev.unwrap_or(d == 1),
             energies: true,
+            trace_norm: self.diagnostics.trace_norm,
+            tolerance: Some(tolerance),
+            max_iter: self.diagnostics.max_iter,
         };
         let real = limits.real_bytes as u64;
         let m_bytes = (points as u64).pow(2) * 2 * real;
         let f_bytes = cells as u64 * real;
         // Device: A, Ã, Â scratch, the Hartree measure's work copy; f, the complex phase
-        // scratch of `Wigner`.
-        let device_bytes = 4 * m_bytes + 3 * f_bytes;
-        // Host: A, Ã and ω − ω̃ in f64, eigenvectors, separations; f for the Sobolev norms.
-        let host_bytes = (points as u64).pow(2) * (16 * 5 + 8 * d as u64)
+        // scratch of `Wigner`; on the Newton–Schulz path its three work matrices and D or the
+        // commutator.
+        let device_matrices = if iterative { 8 } else { 4 };
+        let device_bytes = device_matrices * m_bytes + 3 * f_bytes;
+        // Host, exact path: A, Ã and ω − ω̃ in f64, eigenvectors, separations. Newton–Schulz
+        // path: one matrix in f64 and the Lanczos basis for the spectra.
+        let matrix_host = if iterative {
+            if options.spectra {
+                (points as u64).pow(2) * 16 + (points.min(LANCZOS_MAX_STEPS) as u64) * points as u64 * 16
+            } else {
+                0
+            }
+        } else {
+            (points as u64).pow(2) * (16 * 5 + 8 * d as u64)
+        };
+        let host_bytes = matrix_host
             + if options.sobolev {
                 cells as u64 * 40
             } else {
@@ -264,17 +321,35 @@ impl CompareJob {
             self.numerics.degree,
             schedule.steps.div_ceil(schedule.output_every) + 1
         );
+        let floor = roundoff_floor(limits.real_bytes);
+        let path = if iterative {
+            format!(
+                "Newton–Schulz tr|ω − ω̃| on the backend ({points} rows, relative tolerance {:.0e}, at most {} steps; work matrices 4 × {}{})",
+                tolerance.max(floor),
+                self.diagnostics.max_iter,
+                human(m_bytes),
+                if self.diagnostics.trace_norm == TraceNormChoice::Auto {
+                    format!(", auto: above {MAX_ROWS} rows")
+                } else {
+                    String::new()
+                }
+            )
+        } else {
+            format!("exact tr|ω − ω̃| (dense f64 eigenvalues, {points} rows)")
+        };
         println!(
-            "  at each output: exact tr|ω − ω̃| (dense f64 eigenvalues, {points} rows){}{}{}",
-            if options.spectra {
-                ", spectra of ω and ω̃"
-            } else {
-                ""
+            "  at each output: {path}{}{}{}",
+            match (options.spectra, iterative) {
+                (false, _) => String::new(),
+                (true, false) => ", spectra of ω and ω̃".into(),
+                (true, true) => format!(
+                    ", min/max eig of ω and ω̃ (Lanczos on the host, residual ≤ {LANCZOS_TOLERANCE:.0e} relative)"
+                ),
             },
-            if options.commutators {
-                ", commutators [x_i, ω], [x_i, ω̃] and ρ_|[x_i, ω̃]|"
-            } else {
-                ""
+            match (options.commutators, iterative) {
+                (false, _) => "",
+                (true, false) => ", commutators [x_i, ω], [x_i, ω̃] and ρ_|[x_i, ω̃]|",
+                (true, true) => ", commutators [x_i, ω], [x_i, ω̃] (Newton–Schulz) and ρ_|[x_i, ω̃]| (diagonal of C·sign C)",
             },
             if options.sobolev {
                 ", Sobolev bracket of f"
@@ -377,6 +452,18 @@ pub fn run<B: CompareBackend>(
         let t0 = Instant::now();
         let r = cmp.measure(backend, options)?;
         measuring += t0.elapsed().as_secs_f64();
+        let it = &r.iterations;
+        if !it.converged {
+            println!(
+                "  warning: at t = {:.4} an iteration stopped at its step limit (Newton–Schulz: {} steps, last relative change {:.1e} against {:.1e}; Lanczos: {} steps, residual {:.1e} against {LANCZOS_TOLERANCE:.0e}); raise diagnostics.max_iter or the tolerance",
+                r.t,
+                it.newton_schulz_steps,
+                it.newton_schulz_residual,
+                it.newton_schulz_tolerance,
+                it.lanczos_steps,
+                it.lanczos_residual
+            );
+        }
         csv.row(&r.row())?;
         rows.push(r);
         Ok(())
@@ -484,12 +571,29 @@ pub fn run<B: CompareBackend>(
                 }
             },
         );
+    let mut iterations = rows[0].iterations;
+    for r in &rows[1..] {
+        iterations.merge(&r.iterations);
+    }
+    if !quiet && iterations.method == TraceNormMethod::NewtonSchulz {
+        println!(
+            "  Newton–Schulz: {} runs, at most {} steps, last relative change ≤ {:.1e} (tolerance {:.1e}); Lanczos: at most {} steps, residual ≤ {:.1e}; {}",
+            iterations.newton_schulz_runs,
+            iterations.newton_schulz_steps,
+            iterations.newton_schulz_residual,
+            iterations.newton_schulz_tolerance,
+            iterations.lanczos_steps,
+            iterations.lanczos_residual,
+            if iterations.converged { "all converged" } else { "NOT all converged" }
+        );
+    }
     let summary = CompareRunSummary {
         version: env!("CARGO_PKG_VERSION"),
         backend: backend.describe(),
         limits,
         config: job,
         resolution,
+        iterations,
         steps: schedule.steps,
         points: grid.points(),
         phase_cells: cmp.vlasov.grid.cells(),

@@ -3,8 +3,17 @@
 //! paper's quantities between them at each output time.
 //!
 //! - ω̃_t = Weyl(f_t), the torus Weyl quantization of the Vlasov solution (`wigner::Wigner`).
-//! - tr|ω_t − ω̃_t| by dense Hermitian eigenvalues in f64 on the host (up to
-//!   `spectrum::MAX_ROWS` points); GPU downloads (f32) are symmetrised first.
+//! - tr|ω_t − ω̃_t| on one of two paths (`TraceNormChoice`, `[diagnostics] trace_norm`):
+//!   - exact: dense Hermitian eigenvalues in f64 on the host (up to `spectrum::MAX_ROWS`
+//!     points; GPU downloads (f32) are symmetrised first), and every other matrix quantity
+//!     below from the same downloads;
+//!   - Newton–Schulz (any size the backend's matrix product holds): everything on the backend
+//!     without an eigen-decomposition. D = A − Ã is formed on the device, tr|D| by Newton–Schulz
+//!     (`tracenorm`), ‖D‖_HS by a reduction, ‖ρ − ρ̃‖_L1 from D's diagonal; the commutators
+//!     C = i[x_i, ·] by the `position_commutator` kernel, tr|C| by Newton–Schulz, the diagonal of
+//!     |C| = C·sign(C) by one more product; min/max eig(ω) and eig(ω̃) by Lanczos on the host
+//!     (`lanczos`). Measured against the exact path (tests/compare_newton_schulz.rs): every
+//!     column to ~1e-10 relative in f64, ~1e-5 in f32.
 //! - ‖ω_t − ω̃_t‖_HS.
 //! - ‖ρ_t − ρ̃_t‖_L1 on the position grid, ρ̃ = diag(Ã)/(N h^d): the Weyl density of the
 //!   Vlasov state, which is the Vlasov density ∫f dp at the even points X_2a of the half grid
@@ -22,9 +31,11 @@
 
 pub mod dense;
 pub mod job;
+pub mod lanczos;
 
 use anyhow::{bail, Result};
 use num_complex::Complex64;
+use serde::{Deserialize, Serialize};
 
 use crate::advect::{Advection, MomentumAxes};
 use crate::backend::Backend;
@@ -33,16 +44,57 @@ use crate::hartree::kernels::MatrixKernels;
 use crate::hartree::solver::Hartree;
 use crate::hartree::spectrum::MAX_ROWS;
 use crate::hartree::{HartreeGrid, HartreePhysics};
+use crate::tracenorm::{
+    default_tolerance, newton_schulz_sign, MatMul, SignWork, TraceNormMethod, TraceNormResult,
+};
 use crate::vlasov::norms::sobolev_norms;
 use crate::vlasov::{Numerics, Physics, Vlasov};
 use crate::wigner::{PhaseGridSpec, QuantizeKernels, Wigner};
 
 /// What a comparison needs of a backend.
-pub trait CompareBackend: Backend + MatrixKernels + Advection + QuantizeKernels {}
-impl<B: Backend + MatrixKernels + Advection + QuantizeKernels> CompareBackend for B {}
+pub trait CompareBackend: Backend + MatrixKernels + Advection + QuantizeKernels + MatMul {}
+impl<B: Backend + MatrixKernels + Advection + QuantizeKernels + MatMul> CompareBackend for B {}
 
-/// Which of the (dense, host-side) measurements to take at an output time. The trace norm,
-/// the Hilbert–Schmidt norm and ‖ρ − ρ̃‖_L1 are always taken.
+/// Newton–Schulz steps allowed per trace norm unless the config says otherwise.
+pub const DEFAULT_MAX_ITER: usize = 100;
+
+/// Relative residual bound at which the Lanczos iteration for min/max eig stops, and its step
+/// limit (`lanczos::extreme_eigenvalues`; host f64 on the downloaded matrix, so the same for
+/// either backend).
+pub const LANCZOS_TOLERANCE: f64 = 1e-10;
+pub const LANCZOS_MAX_STEPS: usize = 500;
+
+/// The trace-norm path (`[diagnostics] trace_norm`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TraceNormChoice {
+    /// Exact up to `spectrum::MAX_ROWS` rows, Newton–Schulz above.
+    #[default]
+    Auto,
+    /// Dense f64 eigen-decompositions on the host.
+    Exact,
+    /// Newton–Schulz and Lanczos iterations, no eigen-decomposition.
+    NewtonSchulz,
+}
+
+impl TraceNormChoice {
+    /// The path for matrices of `points` rows; exact above `MAX_ROWS` is refused.
+    pub fn resolve(self, points: usize) -> Result<TraceNormMethod> {
+        Ok(match self {
+            Self::Exact if points > MAX_ROWS => bail!(
+                "diagnostics.trace_norm = \"exact\" needs dense eigen-decompositions of {points} \
+                 rows, at most {MAX_ROWS}: set trace_norm = \"newton-schulz\" (or \"auto\") or \
+                 lower grid.n"
+            ),
+            Self::Exact => TraceNormMethod::Exact,
+            Self::Auto if points <= MAX_ROWS => TraceNormMethod::Exact,
+            Self::Auto | Self::NewtonSchulz => TraceNormMethod::NewtonSchulz,
+        })
+    }
+}
+
+/// Which measurements to take at an output time. The trace norm, the Hilbert–Schmidt norm and
+/// ‖ρ − ρ̃‖_L1 are always taken.
 #[derive(Clone, Debug)]
 pub struct MeasureOptions {
     /// min/max eigenvalues of ω_t and ω̃_t (two more eigensolves).
@@ -55,6 +107,13 @@ pub struct MeasureOptions {
     pub sobolev: bool,
     /// The energies of both sides.
     pub energies: bool,
+    /// The trace-norm path.
+    pub trace_norm: TraceNormChoice,
+    /// Relative tolerance of the Newton–Schulz iterations (None: `default_tolerance` of the
+    /// backend, 1e-6 in f32, 1e-12 in f64).
+    pub tolerance: Option<f64>,
+    /// Newton–Schulz steps allowed per trace norm.
+    pub max_iter: usize,
 }
 
 impl Default for MeasureOptions {
@@ -65,7 +124,68 @@ impl Default for MeasureOptions {
             p_values: vec![5.5, 6.0, 8.0],
             sobolev: false,
             energies: true,
+            trace_norm: TraceNormChoice::Auto,
+            tolerance: None,
+            max_iter: DEFAULT_MAX_ITER,
         }
+    }
+}
+
+/// How the iterative path fared at one output (all zero on the exact path).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct IterationReport {
+    /// The path taken.
+    pub method: TraceNormMethod,
+    /// Newton–Schulz runs (1, plus 2 per axis with the commutators), the most steps one took,
+    /// the largest last relative change of its trace estimate, and the tolerance it stopped on.
+    pub newton_schulz_runs: usize,
+    pub newton_schulz_steps: usize,
+    pub newton_schulz_residual: f64,
+    pub newton_schulz_tolerance: f64,
+    /// Lanczos: the most steps and the largest relative residual bound of the two spectra.
+    pub lanczos_steps: usize,
+    pub lanczos_residual: f64,
+    /// Whether every iteration reached its tolerance.
+    pub converged: bool,
+}
+
+impl IterationReport {
+    fn new(method: TraceNormMethod) -> Self {
+        Self {
+            method,
+            newton_schulz_runs: 0,
+            newton_schulz_steps: 0,
+            newton_schulz_residual: 0.0,
+            newton_schulz_tolerance: 0.0,
+            lanczos_steps: 0,
+            lanczos_residual: 0.0,
+            converged: true,
+        }
+    }
+
+    fn add_newton_schulz(&mut self, r: &TraceNormResult) {
+        self.newton_schulz_runs += 1;
+        self.newton_schulz_steps = self.newton_schulz_steps.max(r.iterations);
+        self.newton_schulz_residual = self.newton_schulz_residual.max(r.residual);
+        self.newton_schulz_tolerance = r.tolerance;
+        self.converged &= r.converged;
+    }
+
+    /// The worst of two reports (for a whole run).
+    pub fn merge(&mut self, other: &IterationReport) {
+        self.newton_schulz_runs += other.newton_schulz_runs;
+        self.newton_schulz_steps = self.newton_schulz_steps.max(other.newton_schulz_steps);
+        self.newton_schulz_residual = self.newton_schulz_residual.max(other.newton_schulz_residual);
+        self.newton_schulz_tolerance = self.newton_schulz_tolerance.max(other.newton_schulz_tolerance);
+        self.lanczos_steps = self.lanczos_steps.max(other.lanczos_steps);
+        self.lanczos_residual = self.lanczos_residual.max(other.lanczos_residual);
+        self.converged &= other.converged;
+    }
+
+    fn add_lanczos(&mut self, r: &lanczos::ExtremeEigen) {
+        self.lanczos_steps = self.lanczos_steps.max(r.steps);
+        self.lanczos_residual = self.lanczos_residual.max(r.residual);
+        self.converged &= r.converged;
     }
 }
 
@@ -110,6 +230,8 @@ pub struct CompareRow {
     /// tr A / N and ∫∫ f.
     pub hartree_trace: f64,
     pub vlasov_mass: f64,
+    /// How the measurement was made (not a CSV column).
+    pub iterations: IterationReport,
 }
 
 impl CompareRow {
@@ -248,6 +370,38 @@ pub struct Comparison<B: CompareBackend> {
     a_tilde: B::Field,
     /// Separation tables per axis (built on first use).
     separations: Vec<Vec<f64>>,
+    /// The Newton–Schulz path's device work (allocated on first use).
+    iterative: Option<IterativeWork<B>>,
+}
+
+/// The device fields of the Newton–Schulz path: D = A − Ã or a commutator, the three work
+/// matrices of the iteration, the separation line of each axis (2n values) and a diagonal.
+struct IterativeWork<B: Backend> {
+    matrix: B::Field,
+    sign: SignWork<B>,
+    lines: Vec<B::Field>,
+    diagonal: B::Field,
+}
+
+/// The quantities of a row that the two paths compute differently.
+struct MatrixMeasures {
+    trace_norm: f64,
+    hs_norm: f64,
+    rho_l1: f64,
+    /// min/max eig of ω and of ω̃.
+    spectra: [f64; 4],
+    axes: Vec<AxisBounds>,
+    hartree_trace: f64,
+    iterations: IterationReport,
+}
+
+/// The L¹ and L^p norms of ρ_|[x_i, ω̃]| from the diagonal of |C| (one piece for both paths).
+fn density_norms(diag: &[f64], cell: f64, p_values: &[f64]) -> (f64, Vec<f64>) {
+    let rho: Vec<f64> = diag.iter().map(|v| v / cell).collect();
+    (
+        dense::lp_norm(&rho, cell, 1.0),
+        p_values.iter().map(|&p| dense::lp_norm(&rho, cell, p)).collect(),
+    )
 }
 
 /// The Vlasov physics of a Hartree run: m, κ, γ and the boundary. An external potential or
@@ -297,6 +451,7 @@ impl<B: CompareBackend> Comparison<B> {
             wigner,
             spec,
             separations: Vec::new(),
+            iterative: None,
         })
     }
 
@@ -346,15 +501,72 @@ impl<B: CompareBackend> Comparison<B> {
 
     /// Every quantity of `CompareRow` now.
     pub fn measure(&mut self, backend: &B, opts: &MeasureOptions) -> Result<CompareRow> {
-        let points = self.grid().points();
-        if points > MAX_ROWS {
-            bail!(
-                "the exact trace norm needs dense eigenvalues of {points} rows (at most {MAX_ROWS})"
-            );
-        }
         let grid = self.grid().clone();
         let n_particles = self.hartree.physics.particles();
         let eps = self.hartree.physics.epsilon;
+        let nan = f64::NAN;
+        let m = match opts.trace_norm.resolve(grid.points())? {
+            TraceNormMethod::Exact => self.measure_exact(backend, opts)?,
+            TraceNormMethod::NewtonSchulz => self.measure_newton_schulz(backend, opts)?,
+        };
+        let axes = if opts.commutators {
+            m.axes
+        } else {
+            (0..grid.dim)
+                .map(|_| AxisBounds {
+                    comm: nan,
+                    comm_tilde: nan,
+                    rho_l1: nan,
+                    rho_lp: vec![nan; opts.p_values.len()],
+                })
+                .collect()
+        };
+        let [min_eig, max_eig, min_eig_tilde, max_eig_tilde] = m.spectra;
+        let (mut sobolev, mut sobolev_bracket) = ([nan; 4], nan);
+        if opts.sobolev {
+            let f = backend.download_real(&self.vlasov.f)?;
+            let s = sobolev_norms(&self.vlasov.grid, &f, &[3, 4, 5, 6], 4)?;
+            sobolev.copy_from_slice(&s);
+            sobolev_bracket = 1.0
+                + (1..=4)
+                    .map(|i| eps.powi(i) * s[i as usize - 1])
+                    .sum::<f64>();
+        }
+        let (mut hartree_energy, mut vlasov_energy, mut vlasov_mass) = (nan, nan, nan);
+        if opts.energies {
+            let h = crate::hartree::solver::measure(&mut self.hartree, backend, false)?;
+            hartree_energy = h.total;
+            let v = crate::vlasov::diagnostics::measure(&mut self.vlasov, backend, None)?;
+            vlasov_energy = v.total;
+            vlasov_mass = v.mass;
+        }
+        Ok(CompareRow {
+            t: self.hartree.time,
+            particles: n_particles,
+            epsilon: eps,
+            trace_norm: m.trace_norm,
+            hs_norm: m.hs_norm,
+            rho_l1: m.rho_l1,
+            min_eig,
+            max_eig,
+            min_eig_tilde,
+            max_eig_tilde,
+            axes,
+            sobolev,
+            sobolev_bracket,
+            hartree_energy,
+            vlasov_energy,
+            hartree_trace: m.hartree_trace,
+            vlasov_mass,
+            iterations: m.iterations,
+        })
+    }
+
+    /// The exact path: A and Ã downloaded, dense f64 eigen-decompositions on the host.
+    fn measure_exact(&mut self, backend: &B, opts: &MeasureOptions) -> Result<MatrixMeasures> {
+        let grid = self.grid().clone();
+        let points = grid.points();
+        let n_particles = self.hartree.physics.particles();
         let a = self.hartree_matrix(backend)?;
         let at = self.weyl_matrix(backend)?;
         let diff: Vec<Complex64> = a.iter().zip(&at).map(|(x, y)| x - y).collect();
@@ -365,13 +577,12 @@ impl<B: CompareBackend> Comparison<B> {
             .sum::<f64>()
             / n_particles;
         drop(diff);
-        let nan = f64::NAN;
-        let (mut min_eig, mut max_eig, mut min_eig_tilde, mut max_eig_tilde) = (nan, nan, nan, nan);
+        let mut spectra = [f64::NAN; 4];
         if opts.spectra {
             let e = crate::hartree::spectrum::hermitian_eigenvalues(points, &a)?;
-            (min_eig, max_eig) = (e[0], e[points - 1]);
+            (spectra[0], spectra[1]) = (e[0], e[points - 1]);
             let e = crate::hartree::spectrum::hermitian_eigenvalues(points, &at)?;
-            (min_eig_tilde, max_eig_tilde) = (e[0], e[points - 1]);
+            (spectra[2], spectra[3]) = (e[0], e[points - 1]);
         }
         let mut axes = Vec::new();
         if opts.commutators {
@@ -386,66 +597,136 @@ impl<B: CompareBackend> Comparison<B> {
                 let (comm, _) = dense::trace_norm_and_spectrum(points, &c)?;
                 let ct = dense::commutator(sep, &at);
                 let (values, diag) = dense::abs_diagonal(points, &ct)?;
-                let comm_tilde = values.iter().map(|l| l.abs()).sum();
-                let rho: Vec<f64> = diag.iter().map(|v| v / cell).collect();
+                let (rho_l1, rho_lp) = density_norms(&diag, cell, &opts.p_values);
                 axes.push(AxisBounds {
                     comm,
-                    comm_tilde,
-                    rho_l1: dense::lp_norm(&rho, cell, 1.0),
-                    rho_lp: opts
-                        .p_values
-                        .iter()
-                        .map(|&p| dense::lp_norm(&rho, cell, p))
-                        .collect(),
+                    comm_tilde: values.iter().map(|l| l.abs()).sum(),
+                    rho_l1,
+                    rho_lp,
                 });
             }
-        } else {
-            axes = (0..grid.dim)
-                .map(|_| AxisBounds {
-                    comm: nan,
-                    comm_tilde: nan,
-                    rho_l1: nan,
-                    rho_lp: vec![nan; opts.p_values.len()],
-                })
-                .collect();
         }
-        let (mut sobolev, mut sobolev_bracket) = ([nan; 4], nan);
-        if opts.sobolev {
-            let f = backend.download_real(&self.vlasov.f)?;
-            let s = sobolev_norms(&self.vlasov.grid, &f, &[3, 4, 5, 6], 4)?;
-            sobolev.copy_from_slice(&s);
-            sobolev_bracket = 1.0
-                + (1..=4)
-                    .map(|i| eps.powi(i) * s[i as usize - 1])
-                    .sum::<f64>();
-        }
-        let hartree_trace = (0..points).map(|i| a[i * points + i].re).sum::<f64>() / n_particles;
-        let (mut hartree_energy, mut vlasov_energy, mut vlasov_mass) = (nan, nan, nan);
-        if opts.energies {
-            let h = crate::hartree::solver::measure(&mut self.hartree, backend, false)?;
-            hartree_energy = h.total;
-            let v = crate::vlasov::diagnostics::measure(&mut self.vlasov, backend, None)?;
-            vlasov_energy = v.total;
-            vlasov_mass = v.mass;
-        }
-        Ok(CompareRow {
-            t: self.hartree.time,
-            particles: n_particles,
-            epsilon: eps,
+        Ok(MatrixMeasures {
             trace_norm,
             hs_norm,
             rho_l1,
-            min_eig,
-            max_eig,
-            min_eig_tilde,
-            max_eig_tilde,
+            spectra,
             axes,
-            sobolev,
-            sobolev_bracket,
-            hartree_energy,
-            vlasov_energy,
+            hartree_trace: (0..points).map(|i| a[i * points + i].re).sum::<f64>() / n_particles,
+            iterations: IterationReport::new(TraceNormMethod::Exact),
+        })
+    }
+
+    /// The Newton–Schulz path: no eigen-decomposition; matrices stay on the backend except
+    /// for the Lanczos spectra (one host copy at a time).
+    fn measure_newton_schulz(
+        &mut self,
+        backend: &B,
+        opts: &MeasureOptions,
+    ) -> Result<MatrixMeasures> {
+        let grid = self.grid().clone();
+        let n_particles = self.hartree.physics.particles();
+        let tol = opts
+            .tolerance
+            .unwrap_or_else(|| default_tolerance(backend.real_bytes()));
+        let max_iter = opts.max_iter;
+        let mut report = IterationReport::new(TraceNormMethod::NewtonSchulz);
+        let mut work = match self.iterative.take() {
+            Some(w) => w,
+            None => {
+                let shape = self.spec.matrix_shape();
+                let line = dense::separation_line(&grid, self.hartree.physics.boundary);
+                let mut lines = Vec::new();
+                for _ in 0..grid.dim {
+                    let mut f = backend.zeros(&[line.len()], Elem::Real)?;
+                    backend.upload_real(&mut f, &line)?;
+                    lines.push(f);
+                }
+                IterativeWork {
+                    matrix: backend.zeros(&shape, Elem::Complex)?,
+                    sign: SignWork::new(backend, &shape)?,
+                    lines,
+                    diagonal: backend.zeros(&grid.x_shape(), Elem::Real)?,
+                }
+            }
+        };
+        let one = Complex64::new(1.0, 0.0);
+        let zero = Complex64::new(0.0, 0.0);
+        self.wigner
+            .weyl(backend, &self.vlasov.f, &mut self.a_tilde)?;
+        let a = &self.hartree.a;
+        let at = &self.a_tilde;
+
+        // D = A − Ã: ‖D‖_HS, its diagonal, tr|D|.
+        backend.copy(a, &mut work.matrix)?;
+        backend.axpy(-one, at, &mut work.matrix)?;
+        let hs_norm = backend.reduce(&work.matrix)?.sum_sq.sqrt();
+        backend.diagonal(&work.matrix, &mut work.diagonal)?;
+        let rho_l1 = backend
+            .download_real(&work.diagonal)?
+            .iter()
+            .map(|v| v.abs())
+            .sum::<f64>()
+            / n_particles;
+        let r = newton_schulz_sign(backend, &work.matrix, tol, max_iter, &mut work.sign)?;
+        report.add_newton_schulz(&r);
+        let trace_norm = r.value;
+        backend.diagonal(a, &mut work.diagonal)?;
+        let hartree_trace = backend.download_real(&work.diagonal)?.iter().sum::<f64>() / n_particles;
+
+        let mut axes = Vec::new();
+        if opts.commutators {
+            let cell = grid.cell();
+            for (i, line) in work.lines.iter().enumerate() {
+                backend.copy(a, &mut work.matrix)?;
+                backend.position_commutator(&mut work.matrix, line, i)?;
+                let r = newton_schulz_sign(backend, &work.matrix, tol, max_iter, &mut work.sign)?;
+                report.add_newton_schulz(&r);
+                let comm = r.value;
+                backend.copy(at, &mut work.matrix)?;
+                backend.position_commutator(&mut work.matrix, line, i)?;
+                let r = newton_schulz_sign(backend, &work.matrix, tol, max_iter, &mut work.sign)?;
+                report.add_newton_schulz(&r);
+                // |C| = C·sign(C): its diagonal is the density of eq. 1.9 times h^d.
+                let SignWork { x, y, .. } = &mut work.sign;
+                backend.matmul(&work.matrix, x, y, one, zero)?;
+                backend.diagonal(y, &mut work.diagonal)?;
+                let diag = backend.download_real(&work.diagonal)?;
+                let (rho_l1, rho_lp) = density_norms(&diag, cell, &opts.p_values);
+                axes.push(AxisBounds {
+                    comm,
+                    comm_tilde: r.value,
+                    rho_l1,
+                    rho_lp,
+                });
+            }
+        }
+        self.iterative = Some(work);
+
+        let mut spectra = [f64::NAN; 4];
+        if opts.spectra {
+            let points = grid.points();
+            for (k, m) in [&self.hartree.a, &self.a_tilde].into_iter().enumerate() {
+                let mut host = backend.download_complex(m)?;
+                crate::tracenorm::hermitise(points, &mut host);
+                let e = lanczos::extreme_eigenvalues(
+                    points,
+                    &host,
+                    LANCZOS_TOLERANCE,
+                    LANCZOS_MAX_STEPS,
+                )?;
+                report.add_lanczos(&e);
+                (spectra[2 * k], spectra[2 * k + 1]) = (e.min, e.max);
+            }
+        }
+        Ok(MatrixMeasures {
+            trace_norm,
+            hs_norm,
+            rho_l1,
+            spectra,
+            axes,
             hartree_trace,
-            vlasov_mass,
+            iterations: report,
         })
     }
 }

@@ -1,11 +1,12 @@
 //! `hartree::kernels::MatrixKernels` on the GPU (shaders/hartree.wgsl), chunk by chunk.
 
 use anyhow::Result;
+use bytemuck::Zeroable;
 
 use super::{dispatch_grid, GpuBackend, GpuField, WG_SIZE};
 use crate::backend::FieldInfo;
 use crate::gpu::shaders::ShaderFile;
-use crate::hartree::kernels::{check_operator, MatrixKernels};
+use crate::hartree::kernels::{check_axis_table, check_operator, MatrixKernels};
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -17,7 +18,9 @@ struct OperatorParams {
     start_col: u32,
     first_diag: u32,
     scale: f32,
-    _pad: u32,
+    axis_n: u32,
+    axis_stride: u32,
+    _pad: [u32; 3],
 }
 
 impl MatrixKernels for GpuBackend {
@@ -46,7 +49,7 @@ impl MatrixKernels for GpuBackend {
                 start_col: (range.start % points) as u32,
                 first_diag: 0,
                 scale: scale as f32,
-                _pad: 0,
+                ..OperatorParams::zeroed()
             });
             let bg = self.bind_group_at(&pipeline, &[(0, chunk), (1, &t), (2, &params)]);
             self.record_dispatch(&mut encoder, "conjugation phase", &pipeline, &bg, grid);
@@ -80,8 +83,7 @@ impl MatrixKernels for GpuBackend {
                 start_row: (range.start / points) as u32,
                 start_col: (range.start % points) as u32,
                 first_diag: first as u32,
-                scale: 0.0,
-                _pad: 0,
+                ..OperatorParams::zeroed()
             });
             let bg = self.bind_group_at(&pipeline, &[(0, chunk), (2, &params), (3, &sums)]);
             self.record_dispatch(&mut encoder, "diagonal", &pipeline, &bg, grid);
@@ -89,6 +91,40 @@ impl MatrixKernels for GpuBackend {
         for (c, chunk) in out.chunks.iter().enumerate() {
             let start = out.layout.chunk_range(c).start as u64 * 4;
             encoder.copy_buffer_to_buffer(&sums, start, chunk, 0, out.chunk_bytes(c));
+        }
+        self.ctx.queue.submit([encoder.finish()]);
+        Ok(())
+    }
+
+    fn position_commutator(&self, a: &mut GpuField, table: &GpuField, axis: usize) -> Result<()> {
+        let ax = check_axis_table(a, table, axis)?;
+        u32::try_from(a.len())
+            .map_err(|_| anyhow::anyhow!("operator too large for 32-bit indices"))?;
+        let pipeline = self.pipeline(
+            ShaderFile::Hartree,
+            "position_commutator",
+            &[("WG_SIZE", WG_SIZE)],
+        )?;
+        let mut encoder = self.ctx.encoder("position commutator");
+        let t = self.as_one_buffer(&mut encoder, table, "separation table")?;
+        for (c, chunk) in a.chunks.iter().enumerate() {
+            let range = a.layout.chunk_range(c);
+            let grid = dispatch_grid(
+                (range.len() as u64).div_ceil(WG_SIZE as u64),
+                self.ctx.limits.max_compute_workgroups_per_dimension,
+            )?;
+            let params = self.uniform(&OperatorParams {
+                n: range.len() as u32,
+                groups_x: grid.0,
+                points: ax.points as u32,
+                start_row: (range.start / ax.points) as u32,
+                start_col: (range.start % ax.points) as u32,
+                axis_n: ax.n as u32,
+                axis_stride: ax.stride as u32,
+                ..OperatorParams::zeroed()
+            });
+            let bg = self.bind_group_at(&pipeline, &[(0, chunk), (1, &t), (2, &params)]);
+            self.record_dispatch(&mut encoder, "position commutator", &pipeline, &bg, grid);
         }
         self.ctx.queue.submit([encoder.finish()]);
         Ok(())

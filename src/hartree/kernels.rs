@@ -16,6 +16,53 @@ pub trait MatrixKernels: Backend {
 
     /// out_a = Re A_aa.
     fn diagonal(&self, a: &Self::Field, out: &mut Self::Field) -> Result<()>;
+
+    /// A_ab ← i·s(a_i − b_i)·A_ab along axis i, with s a real table of 2n values indexed by
+    /// the index difference (a_i − b_i) mod 2n (`compare::dense::separation_line`): the
+    /// commutator i[x_i, A] of the comparison's bounds, Hermitian when A is.
+    fn position_commutator(&self, a: &mut Self::Field, table: &Self::Field, axis: usize)
+        -> Result<()>;
+}
+
+/// The per-axis addressing of `position_commutator`.
+pub(crate) struct AxisTable {
+    pub points: usize,
+    /// Points along the axis.
+    pub n: usize,
+    /// Flat-index stride of the axis within the P points.
+    pub stride: usize,
+}
+
+/// Checks an operator, an axis of it and a separation table of 2n values along that axis.
+pub(crate) fn check_axis_table(
+    a: &impl FieldInfo,
+    table: &impl FieldInfo,
+    axis: usize,
+) -> Result<AxisTable> {
+    if a.elem() != Elem::Complex || table.elem() != Elem::Real {
+        bail!("operator kernels need a complex operator and a real table");
+    }
+    let shape = a.shape();
+    let d = shape.len() / 2;
+    if !shape.len().is_multiple_of(2) || shape[..d] != shape[d..] {
+        bail!("an operator has shape [n..] ++ [n..] with equal halves, not {shape:?}");
+    }
+    if axis >= d {
+        bail!("axis {axis} of an operator on a {d}-dimensional grid");
+    }
+    let n = shape[axis];
+    if table.len() != 2 * n {
+        bail!(
+            "separation table of {} values along an axis of {n} points (expected 2n = {})",
+            table.len(),
+            2 * n
+        );
+    }
+    Ok(AxisTable {
+        points: shape[..d].iter().product(),
+        n,
+        stride: shape[axis + 1..d].iter().product(),
+    })
 }
 
 /// Checks an operator and a table over its points; returns P.
