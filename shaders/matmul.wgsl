@@ -13,6 +13,9 @@
 //
 // β = 0 (params.use_beta = 0) never reads C, so C may hold anything (NaN included) before.
 //
+// hermitise: C ← (C + C†)/2 in place, one invocation per element of the upper triangle (the
+// pair (a, b), (b, a) belongs to the invocation of a ≤ b alone, so there are no races).
+//
 // Host constants: SPLIT.
 
 #import complex
@@ -187,4 +190,36 @@ fn inner_partials(@builtin(workgroup_id) wid: vec3<u32>,
     if (lid == 0u) {
         partials[iparams.first + g] = red[0];
     }
+}
+
+struct HermitiseParams {
+    p: u32,
+    groups_x: u32,
+    _pad0: u32,
+    _pad1: u32,
+}
+
+@group(0) @binding(6) var<uniform> hparams: HermitiseParams;
+
+@compute @workgroup_size(256, 1, 1)
+fn hermitise(@builtin(workgroup_id) wid: vec3<u32>,
+             @builtin(local_invocation_index) lid: u32) {
+    let e = (wid.x + wid.y * hparams.groups_x) * 256u + lid;
+    let p = hparams.p;
+    if (e >= p * p) {
+        return;
+    }
+    let row = e / p;
+    let col = e % p;
+    if (col < row) {
+        return;
+    }
+    if (col == row) {
+        c[e].y = 0.0;
+        return;
+    }
+    let t = col * p + row;
+    let z = 0.5 * (c[e] + conj(c[t]));
+    c[e] = z;
+    c[t] = conj(z);
 }

@@ -29,6 +29,14 @@
 //! W·|x| ≲ tol·t; with at most P of them, W ≲ (2 tol t P α (2/3)^k)^½ (negligible in practice,
 //! but not a guarantee of relative accuracy tol).
 //!
+//! Round-off: an anti-Hermitian part is not harmless here. An imaginary eigenvalue iy of X₀
+//! maps to iy(3 + y²)/2 and grows without bound, and the matrix D = A − Ã of two states that
+//! agree to round-off (the comparison at t = 0) is as far from Hermitian as it is large: the
+//! plain iteration diverged there in 14 steps. So X₀ and every iterate are Hermitised
+//! (`MatMul::hermitise`, O(P²) against the O(P³) products): the iteration computes sign(H) of
+//! H = (A + A†)/2, and Re tr(A X) = tr(H X) for Hermitian X, the trace norm of the Hermitian
+//! part, which is what the exact path computes from a Hermitised download.
+//!
 //! α is ‖A⁴‖_F^(1/4) (computed after normalising A by its Frobenius norm, so nothing
 //! overflows): a rigorous bound ‖A‖₂ ≤ α ≤ rank^(1/4) ‖A‖₂, much tighter than ‖A‖_F ≤
 //! rank^(1/2) ‖A‖₂, and the square A²/α² it costs is X₀², the first product the iteration needs.
@@ -54,6 +62,10 @@ pub trait MatMul: Backend {
         alpha: Complex64,
         beta: Complex64,
     ) -> Result<()>;
+
+    /// A ← (A + A†)/2 in place (same storage rule as `matmul`): the iteration's guard against
+    /// anti-Hermitian round-off, which Newton–Schulz would amplify (module doc).
+    fn hermitise(&self, a: &mut Self::Field) -> Result<()>;
 
     /// ⟨A, B⟩ = Σ_e conj(a_e)·b_e over fields of one shape (= tr(A B) for a Hermitian A),
     /// accumulated in f32 partial sums finished in f64 on the GPU, in f64 on the CPU.
@@ -185,7 +197,8 @@ pub fn default_tolerance(real_bytes: usize) -> f64 {
 
 /// tr|A| for a Hermitian A by Newton–Schulz iteration for sign(A) (module doc: the error
 /// and the stopping rule). `tol` is relative to the estimate; 1e-6 suits the f32 GPU, 1e-13
-/// the f64 CPU. A must be Hermitian: this path does not check it (the exact path does).
+/// the f64 CPU. A should be Hermitian up to round-off: the iteration works on its Hermitian
+/// part (module doc), without checking how far A is from it (the exact path checks).
 ///
 /// Memory: three work matrices of A's shape besides A. Products per step: two.
 pub fn trace_norm_newton_schulz<B: MatMul>(
@@ -247,6 +260,7 @@ pub fn newton_schulz_sign<B: MatMul>(
 
     // X = A/‖A‖_F, Y = X², Z = X⁴; then α/‖A‖_F = ‖Z‖_F^(1/4) ∈ [‖X‖₂, 1].
     backend.copy(a, x)?;
+    backend.hermitise(x)?;
     backend.scale(x, Complex64::new(1.0 / frobenius, 0.0))?;
     backend.matmul(x, x, y, one, zero)?;
     backend.matmul(y, y, z, one, zero)?;
@@ -268,6 +282,7 @@ pub fn newton_schulz_sign<B: MatMul>(
         backend.axpy(-one, x, z)?;
         let step = 0.5 * backend.reduce(z)?.sum_sq.sqrt();
         backend.axpy(Complex64::new(-0.5, 0.0), z, x)?;
+        backend.hermitise(x)?;
         let norm = backend.reduce(x)?.sum_sq.sqrt();
         let t = backend.frobenius_inner(a, x)?.re;
         if !(step.is_finite() && norm.is_finite() && t.is_finite()) {

@@ -384,3 +384,52 @@ fn every_hartree_config_runs_and_writes_its_outputs() {
         }
     }
 }
+
+/// `hvp compare` on the Newton–Schulz path (the calibration config, d = 1, n = 128, shortened):
+/// the plan names the path, compare.csv has the exact path's value at t = 0.5 on the CPU
+/// (1.70584e-4, as tests/compare.rs) and run.json reports converged iterations.
+#[test]
+fn compare_runs_on_the_newton_schulz_path() {
+    for backend in backends() {
+        let out = tmp_dir(&format!("compare-ns-{backend}"));
+        let t_end = if backend == "cpu" { "0.5" } else { "0.2" };
+        let o = hvp()
+            .args(["--backend", backend, "compare", "configs/compare_calibration_1d.toml"])
+            .args(["--set", "diagnostics.trace_norm=newton-schulz"])
+            .args(["--set", "diagnostics.sobolev=false"])
+            .args(["--set", &format!("time.t_end={t_end}"), "--out"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            o.status.success(),
+            "{backend}: {stdout}\n{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(
+            stdout.contains("Newton–Schulz tr|ω − ω̃| on the backend") && stdout.contains("all converged"),
+            "{stdout}"
+        );
+        let run: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+        assert_eq!(run["iterations"]["method"], "newton-schulz");
+        assert_eq!(run["iterations"]["converged"], true);
+        let csv = std::fs::read_to_string(out.join("compare.csv")).unwrap();
+        let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+        let last: Vec<f64> = csv
+            .lines()
+            .last()
+            .unwrap()
+            .split(',')
+            .map(|v| v.parse().unwrap())
+            .collect();
+        for (name, v) in header.iter().zip(&last) {
+            assert!(v.is_finite() || name.starts_with("sobolev"), "{backend}: {name} = {v}");
+        }
+        let tn = last[header.iter().position(|c| *c == "trace_norm_over_n").unwrap()];
+        if backend == "cpu" {
+            assert!((tn - 1.70584e-4).abs() < 1e-8, "{tn:e}");
+        }
+    }
+}

@@ -660,6 +660,9 @@ impl<B: CompareBackend> Comparison<B> {
         // D = A − Ã: ‖D‖_HS, its diagonal, tr|D|.
         backend.copy(a, &mut work.matrix)?;
         backend.axpy(-one, at, &mut work.matrix)?;
+        // The Hermitian part, as the exact path's downloads (at t = 0 D is round-off and as far
+        // from Hermitian as it is large).
+        backend.hermitise(&mut work.matrix)?;
         let hs_norm = backend.reduce(&work.matrix)?.sum_sq.sqrt();
         backend.diagonal(&work.matrix, &mut work.diagonal)?;
         let rho_l1 = backend
@@ -680,11 +683,13 @@ impl<B: CompareBackend> Comparison<B> {
             for (i, line) in work.lines.iter().enumerate() {
                 backend.copy(a, &mut work.matrix)?;
                 backend.position_commutator(&mut work.matrix, line, i)?;
+                backend.hermitise(&mut work.matrix)?;
                 let r = newton_schulz_sign(backend, &work.matrix, tol, max_iter, &mut work.sign)?;
                 report.add_newton_schulz(&r);
                 let comm = r.value;
                 backend.copy(at, &mut work.matrix)?;
                 backend.position_commutator(&mut work.matrix, line, i)?;
+                backend.hermitise(&mut work.matrix)?;
                 let r = newton_schulz_sign(backend, &work.matrix, tol, max_iter, &mut work.sign)?;
                 report.add_newton_schulz(&r);
                 // |C| = C·sign(C): its diagonal is the density of eq. 1.9 times h^d.

@@ -7,7 +7,7 @@ use num_complex::Complex64;
 use rayon::prelude::*;
 
 use super::{CpuBackend, CpuData, CpuField};
-use crate::tracenorm::{check_inner, check_matmul, MatMul};
+use crate::tracenorm::{check_inner, check_matmul, matrix_rows, MatMul};
 
 impl MatMul for CpuBackend {
     fn matmul(
@@ -42,6 +42,15 @@ impl MatMul for CpuBackend {
             alpha,
             Par::rayon(0),
         );
+        Ok(())
+    }
+
+    fn hermitise(&self, a: &mut CpuField) -> Result<()> {
+        let p = matrix_rows(a)?;
+        let CpuData::Complex(data) = &mut a.data else {
+            bail!("hermitise needs a complex field")
+        };
+        crate::tracenorm::hermitise(p, data);
         Ok(())
     }
 

@@ -11,7 +11,7 @@ use num_complex::Complex64;
 use super::{dispatch_grid, GpuBackend, GpuField};
 use crate::backend::FieldInfo;
 use crate::gpu::shaders::ShaderFile;
-use crate::tracenorm::{check_inner, check_matmul, MatMul};
+use crate::tracenorm::{check_inner, check_matmul, matrix_rows, MatMul};
 
 /// Rows and columns of C per workgroup (shaders/matmul.wgsl, TILE).
 const TILE: u64 = 64;
@@ -30,6 +30,14 @@ struct InnerParams {
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct HermitiseParams {
+    p: u32,
+    groups_x: u32,
+    _pad: [u32; 2],
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 struct MatmulParams {
     p: u32,
     use_beta: u32,
@@ -39,6 +47,23 @@ struct MatmulParams {
 }
 
 impl GpuBackend {
+    /// Refuses a P × P matrix that is split into chunks: the kernels of this file need each
+    /// matrix in one storage binding.
+    fn check_one_binding(&self, name: &str, f: &GpuField, p: usize) -> Result<()> {
+        if f.chunks.len() != 1 {
+            bail!(
+                "matmul: {name} ({p} × {p} complex f32, {} bytes) is split into {} chunks of at \
+                 most {} bytes; the GPU product needs each matrix in one storage binding \
+                 (P ≤ {} here), so use the CPU backend or a smaller matrix",
+                8 * f.len() as u64,
+                f.chunks.len(),
+                self.ctx.max_chunk_bytes,
+                ((self.ctx.max_chunk_bytes / 8) as f64).sqrt().floor() as u64
+            );
+        }
+        Ok(())
+    }
+
     /// C ← α·A·B + β·C with the choice of accumulation: `split` sums each K tile of 16
     /// products into fresh partial sums before adding them to the total (the default of
     /// `MatMul::matmul`); without it every product goes straight into one f32 running sum.
@@ -53,17 +78,7 @@ impl GpuBackend {
     ) -> Result<()> {
         let p = check_matmul(a, b, c)?;
         for (name, f) in [("A", a), ("B", b), ("C", &*c)] {
-            if f.chunks.len() != 1 {
-                bail!(
-                    "matmul: {name} ({p} × {p} complex f32, {} bytes) is split into {} chunks of at \
-                     most {} bytes; the GPU product needs each matrix in one storage binding \
-                     (P ≤ {} here), so use the CPU backend or a smaller matrix",
-                    8 * f.len() as u64,
-                    f.chunks.len(),
-                    self.ctx.max_chunk_bytes,
-                    ((self.ctx.max_chunk_bytes / 8) as f64).sqrt().floor() as u64
-                );
-            }
+            self.check_one_binding(name, f, p)?;
         }
         let pipeline =
             self.pipeline(ShaderFile::Matmul, "matmul", &[("SPLIT", u32::from(split))])?;
@@ -106,6 +121,26 @@ impl MatMul for GpuBackend {
         beta: Complex64,
     ) -> Result<()> {
         self.matmul_accumulation(a, b, c, alpha, beta, true)
+    }
+
+    fn hermitise(&self, a: &mut GpuField) -> Result<()> {
+        let p = matrix_rows(a)?;
+        self.check_one_binding("A", a, p)?;
+        let pipeline = self.pipeline(ShaderFile::Matmul, "hermitise", &[("SPLIT", 1)])?;
+        let grid = dispatch_grid(
+            (p as u64 * p as u64).div_ceil(256),
+            self.ctx.limits.max_compute_workgroups_per_dimension,
+        )?;
+        let params = self.uniform(&HermitiseParams {
+            p: p as u32,
+            groups_x: grid.0,
+            _pad: [0; 2],
+        });
+        let bg = self.bind_group_at(&pipeline, &[(2, &a.chunks[0]), (6, &params)]);
+        let mut encoder = self.ctx.encoder("hermitise");
+        self.record_dispatch(&mut encoder, "hermitise", &pipeline, &bg, grid);
+        self.ctx.queue.submit([encoder.finish()]);
+        Ok(())
     }
 
     fn frobenius_inner(&self, a: &GpuField, b: &GpuField) -> Result<Complex64> {
