@@ -394,7 +394,12 @@ fn compare_runs_on_the_newton_schulz_path() {
         let out = tmp_dir(&format!("compare-ns-{backend}"));
         let t_end = if backend == "cpu" { "0.5" } else { "0.2" };
         let o = hvp()
-            .args(["--backend", backend, "compare", "configs/compare_calibration_1d.toml"])
+            .args([
+                "--backend",
+                backend,
+                "compare",
+                "configs/compare_calibration_1d.toml",
+            ])
             .args(["--set", "diagnostics.trace_norm=newton-schulz"])
             .args(["--set", "diagnostics.sobolev=false"])
             .args(["--set", &format!("time.t_end={t_end}"), "--out"])
@@ -408,7 +413,8 @@ fn compare_runs_on_the_newton_schulz_path() {
             String::from_utf8_lossy(&o.stderr)
         );
         assert!(
-            stdout.contains("Newton–Schulz tr|ω − ω̃| on the backend") && stdout.contains("all converged"),
+            stdout.contains("Newton–Schulz tr|ω − ω̃| on the backend")
+                && stdout.contains("all converged"),
             "{stdout}"
         );
         let run: serde_json::Value =
@@ -425,9 +431,15 @@ fn compare_runs_on_the_newton_schulz_path() {
             .map(|v| v.parse().unwrap())
             .collect();
         for (name, v) in header.iter().zip(&last) {
-            assert!(v.is_finite() || name.starts_with("sobolev"), "{backend}: {name} = {v}");
+            assert!(
+                v.is_finite() || name.starts_with("sobolev"),
+                "{backend}: {name} = {v}"
+            );
         }
-        let tn = last[header.iter().position(|c| *c == "trace_norm_over_n").unwrap()];
+        let tn = last[header
+            .iter()
+            .position(|c| *c == "trace_norm_over_n")
+            .unwrap()];
         if backend == "cpu" {
             assert!((tn - 1.70584e-4).abs() < 1e-8, "{tn:e}");
         }

@@ -68,7 +68,9 @@ fn hermitise_kernel_gpu() {
         let err = rel_err(&g.download_complex(&f).unwrap(), &want);
         assert!(err < 1e-7, "P = {p}: {err:e}");
     }
-    let Some(small) = gpu(Some(64 << 10)) else { return };
+    let Some(small) = gpu(Some(64 << 10)) else {
+        return;
+    };
     let mut f = small.zeros(&[128, 128], Elem::Complex).unwrap();
     let err = small.hermitise(&mut f).unwrap_err().to_string();
     assert!(err.contains("one storage binding"), "{err}");
@@ -166,7 +168,11 @@ fn both_paths<B: CompareBackend>(
         .measure(b, &options(TraceNormChoice::NewtonSchulz))
         .unwrap();
     let floor = if b.real_bytes() == 4 { 1e-5 } else { 1e-12 };
-    assert!(r0.trace_norm_over_n() < floor, "t = 0: {:e}", r0.trace_norm_over_n());
+    assert!(
+        r0.trace_norm_over_n() < floor,
+        "t = 0: {:e}",
+        r0.trace_norm_over_n()
+    );
     cmp.advance(b, 0.01, steps).unwrap();
     let started = Instant::now();
     let exact = cmp.measure(b, &options(TraceNormChoice::Exact)).unwrap();
@@ -182,7 +188,11 @@ fn both_paths<B: CompareBackend>(
     assert!(it.converged, "{it:?}");
     assert_eq!(it.newton_schulz_runs, 1 + 2 * dim);
     // Not round-off: ω − ω̃ has grown under the interaction.
-    assert!(exact.trace_norm_over_n() > 1e-5, "{:e}", exact.trace_norm_over_n());
+    assert!(
+        exact.trace_norm_over_n() > 1e-5,
+        "{:e}",
+        exact.trace_norm_over_n()
+    );
     let (col, err) = worst_column(dim, &MeasureOptions::default().p_values, &ns, &exact);
     eprintln!(
         "{}: d = {dim}, n = {n}, t = 0: tr/N = {:.1e}; t = {:.2}: tr/N = {:.6e} (Newton–Schulz {:.6e}), ‖ρ − ρ̃‖_L1 = {:.3e}, \
@@ -276,11 +286,17 @@ fn the_plan_picks_and_refuses_paths() {
         TraceNormMethod::NewtonSchulz
     );
     let err = format!("{:#}", job_2d("exact").plan(&limits(None)).err().unwrap());
-    assert!(err.contains("newton-schulz") && err.contains("9216"), "{err}");
+    assert!(
+        err.contains("newton-schulz") && err.contains("9216"),
+        "{err}"
+    );
     for choice in ["auto", "newton-schulz"] {
         let plan = job_2d(choice).plan(&limits(None)).unwrap();
         assert_eq!(plan.grid.points(), 9216);
-        assert_eq!(plan.options.trace_norm.resolve(9216).unwrap(), TraceNormMethod::NewtonSchulz);
+        assert_eq!(
+            plan.options.trace_norm.resolve(9216).unwrap(),
+            TraceNormMethod::NewtonSchulz
+        );
         assert_eq!(plan.options.tolerance, Some(1e-12));
     }
     let err = format!(

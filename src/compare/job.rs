@@ -271,7 +271,8 @@ impl CompareJob {
         // path: one matrix in f64 and the Lanczos basis for the spectra.
         let matrix_host = if iterative {
             if options.spectra {
-                (points as u64).pow(2) * 16 + (points.min(LANCZOS_MAX_STEPS) as u64) * points as u64 * 16
+                (points as u64).pow(2) * 16
+                    + (points.min(LANCZOS_MAX_STEPS) as u64) * points as u64 * 16
             } else {
                 0
             }

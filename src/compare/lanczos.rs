@@ -77,10 +77,7 @@ pub fn extreme_eigenvalues(
     max_steps: usize,
 ) -> Result<ExtremeEigen> {
     if rows == 0 || a.len() != rows * rows {
-        bail!(
-            "Lanczos: {} entries for a {rows} × {rows} matrix",
-            a.len()
-        );
+        bail!("Lanczos: {} entries for a {rows} × {rows} matrix", a.len());
     }
     if tol.is_nan() || tol <= 0.0 || max_steps == 0 {
         bail!("Lanczos: tolerance {tol} and step limit {max_steps} must be positive");
@@ -213,7 +210,10 @@ mod tests {
         let a = with_spectrum(&lambda);
         let r = extreme_eigenvalues(p, &a, 1e-12, 500).unwrap();
         assert!(r.converged, "{r:?}");
-        assert!((r.max - 0.9).abs() < 1e-12 && (r.min + 3e-3).abs() < 1e-12, "{r:?}");
+        assert!(
+            (r.max - 0.9).abs() < 1e-12 && (r.min + 3e-3).abs() < 1e-12,
+            "{r:?}"
+        );
 
         let mut lambda: Vec<f64> = (0..p).map(|i| i as f64 / p as f64).collect();
         lambda[0] = -2.0;
@@ -221,7 +221,10 @@ mod tests {
         let a = with_spectrum(&lambda);
         let r = extreme_eigenvalues(p, &a, 1e-12, 500).unwrap();
         assert!(r.converged && r.steps < 60, "{r:?}");
-        assert!((r.max - 3.0).abs() < 1e-12 && (r.min + 2.0).abs() < 1e-12, "{r:?}");
+        assert!(
+            (r.max - 3.0).abs() < 1e-12 && (r.min + 2.0).abs() < 1e-12,
+            "{r:?}"
+        );
 
         // A tiny matrix: the Krylov space is exhausted at k = P.
         let r = extreme_eigenvalues(3, &with_spectrum(&[0.5, -1.0, 0.5]), 1e-14, 10).unwrap();

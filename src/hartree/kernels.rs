@@ -20,8 +20,12 @@ pub trait MatrixKernels: Backend {
     /// A_ab ← i·s(a_i − b_i)·A_ab along axis i, with s a real table of 2n values indexed by
     /// the index difference (a_i − b_i) mod 2n (`compare::dense::separation_line`): the
     /// commutator i[x_i, A] of the comparison's bounds, Hermitian when A is.
-    fn position_commutator(&self, a: &mut Self::Field, table: &Self::Field, axis: usize)
-        -> Result<()>;
+    fn position_commutator(
+        &self,
+        a: &mut Self::Field,
+        table: &Self::Field,
+        axis: usize,
+    ) -> Result<()>;
 }
 
 /// The per-axis addressing of `position_commutator`.
