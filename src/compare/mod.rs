@@ -14,7 +14,7 @@
 //!     |C| = C·sign(C) by one more product; min/max eig(ω) and eig(ω̃) by Lanczos on the host
 //!     (`lanczos`). Measured against the exact path (tests/compare_newton_schulz.rs, d = 1 and
 //!     2, interacting states): every column to 1e-14 relative in f64, 1.4e-6 in f32.
-//!   `auto` takes the exact path up to `MAX_ROWS` rows and Newton–Schulz above.
+//!   - auto: the exact path up to `MAX_ROWS` rows, Newton–Schulz above.
 //! - ‖ω_t − ω̃_t‖_HS.
 //! - ‖ρ_t − ρ̃_t‖_L1 on the position grid, ρ̃ = diag(Ã)/(N h^d): the Weyl density of the
 //!   Vlasov state, which is the Vlasov density ∫f dp at the even points X_2a of the half grid
