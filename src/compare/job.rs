@@ -325,7 +325,7 @@ impl CompareJob {
         let floor = roundoff_floor(limits.real_bytes);
         let path = if iterative {
             format!(
-                "Newton–Schulz tr|ω − ω̃| on the backend ({points} rows, relative tolerance {:.0e}, at most {} steps; work matrices 4 × {}{})",
+                "Newton–Schulz tr|ω − ω̃| on the backend ({points} rows, relative tolerance {:.0e}, at most {} steps; three work matrices and D or C = i[x_i, ·], 4 × {} more on the device{})",
                 tolerance.max(floor),
                 self.diagnostics.max_iter,
                 human(m_bytes),
@@ -456,7 +456,7 @@ pub fn run<B: CompareBackend>(
         let it = &r.iterations;
         if !it.converged {
             println!(
-                "  warning: at t = {:.4} an iteration stopped at its step limit (Newton–Schulz: {} steps, last relative change {:.1e} against {:.1e}; Lanczos: {} steps, residual {:.1e} against {LANCZOS_TOLERANCE:.0e}); raise diagnostics.max_iter or the tolerance",
+                "  warning: at t = {:.4} an iteration stopped at its step limit (Newton–Schulz: {} steps, last relative change {:.1e} against {:.1e}; Lanczos: {} steps, residual {:.1e} against {LANCZOS_TOLERANCE:.0e}); for Newton–Schulz raise diagnostics.max_iter or diagnostics.tolerance",
                 r.t,
                 it.newton_schulz_steps,
                 it.newton_schulz_residual,
