@@ -258,6 +258,7 @@ impl CompareJob {
             trace_norm: self.diagnostics.trace_norm,
             tolerance: Some(tolerance),
             max_iter: self.diagnostics.max_iter,
+            progress: !small,
         };
         let real = limits.real_bytes as u64;
         let m_bytes = (points as u64).pow(2) * 2 * real;
@@ -423,7 +424,11 @@ pub fn run<B: CompareBackend>(
 ) -> Result<(CompareRunSummary, Vec<CompareRow>)> {
     let started = Instant::now();
     let plan = job.plan(&limits)?;
-    let (grid, schedule, options) = (&plan.grid, &plan.schedule, &plan.options);
+    let (grid, schedule) = (&plan.grid, &plan.schedule);
+    let options = &MeasureOptions {
+        progress: plan.options.progress && !quiet,
+        ..plan.options.clone()
+    };
     let mut cmp = Comparison::new(
         backend,
         &job.physics,
@@ -432,7 +437,17 @@ pub fn run<B: CompareBackend>(
         &job.numerics,
     )?;
     let a0 = job.initial.matrix(grid, &job.physics)?;
+    let t0 = Instant::now();
     cmp.start(backend, &a0)?;
+    backend.synchronize()?;
+    if !quiet {
+        println!(
+            "  started: ω_0 on {} rows, W_0 = Wigner_s(ω_0) on {} phase cells, its field ({:.1} s)",
+            grid.points(),
+            cmp.vlasov.grid.cells(),
+            t0.elapsed().as_secs_f64()
+        );
+    }
     drop(a0);
     let spread = momentum_spread(
         backend,

@@ -115,6 +115,9 @@ pub struct MeasureOptions {
     pub tolerance: Option<f64>,
     /// Newton–Schulz steps allowed per trace norm.
     pub max_iter: usize,
+    /// A line on stderr after each eigensolve or iteration (for large matrices, where one
+    /// output takes minutes).
+    pub progress: bool,
 }
 
 impl Default for MeasureOptions {
@@ -128,6 +131,39 @@ impl Default for MeasureOptions {
             trace_norm: TraceNormChoice::Auto,
             tolerance: None,
             max_iter: DEFAULT_MAX_ITER,
+            progress: false,
+        }
+    }
+}
+
+/// Counts the expensive pieces of one measurement and reports each when asked.
+struct Stages {
+    on: bool,
+    started: std::time::Instant,
+    done: usize,
+    total: usize,
+}
+
+impl Stages {
+    /// One trace norm of ω − ω̃, two spectra, two commutators per axis.
+    fn new(opts: &MeasureOptions, dim: usize) -> Self {
+        Self {
+            on: opts.progress,
+            started: std::time::Instant::now(),
+            done: 0,
+            total: 1 + 2 * opts.spectra as usize + 2 * dim * opts.commutators as usize,
+        }
+    }
+
+    fn finished(&mut self, what: &str) {
+        self.done += 1;
+        if self.on {
+            eprintln!(
+                "    measuring: {}/{} {what} ({:.1} s)",
+                self.done,
+                self.total,
+                self.started.elapsed().as_secs_f64()
+            );
         }
     }
 }
@@ -577,8 +613,10 @@ impl<B: CompareBackend> Comparison<B> {
         let n_particles = self.hartree.physics.particles();
         let a = self.hartree_matrix(backend)?;
         let at = self.weyl_matrix(backend)?;
+        let mut stages = Stages::new(opts, grid.dim);
         let diff: Vec<Complex64> = a.iter().zip(&at).map(|(x, y)| x - y).collect();
         let (trace_norm, _) = dense::trace_norm_and_spectrum(points, &diff)?;
+        stages.finished("tr|ω − ω~|");
         let hs_norm = crate::hartree::spectrum::hilbert_schmidt(&diff);
         let rho_l1 = (0..points)
             .map(|i| diff[i * points + i].re.abs())
@@ -589,8 +627,10 @@ impl<B: CompareBackend> Comparison<B> {
         if opts.spectra {
             let e = crate::hartree::spectrum::hermitian_eigenvalues(points, &a)?;
             (spectra[0], spectra[1]) = (e[0], e[points - 1]);
+            stages.finished("spectrum of ω");
             let e = crate::hartree::spectrum::hermitian_eigenvalues(points, &at)?;
             (spectra[2], spectra[3]) = (e[0], e[points - 1]);
+            stages.finished("spectrum of ω~");
         }
         let mut axes = Vec::new();
         if opts.commutators {
@@ -600,11 +640,13 @@ impl<B: CompareBackend> Comparison<B> {
                     .collect();
             }
             let cell = grid.cell();
-            for sep in &self.separations {
+            for (i, sep) in self.separations.iter().enumerate() {
                 let c = dense::commutator(sep, &a);
                 let (comm, _) = dense::trace_norm_and_spectrum(points, &c)?;
+                stages.finished(&format!("tr|[x{i}, ω]|"));
                 let ct = dense::commutator(sep, &at);
                 let (values, diag) = dense::abs_diagonal(points, &ct)?;
+                stages.finished(&format!("tr|[x{i}, ω~]| and its density"));
                 let (rho_l1, rho_lp) = density_norms(&diag, cell, &opts.p_values);
                 axes.push(AxisBounds {
                     comm,
@@ -679,9 +721,11 @@ impl<B: CompareBackend> Comparison<B> {
             .map(|v| v.abs())
             .sum::<f64>()
             / n_particles;
+        let mut stages = Stages::new(opts, grid.dim);
         let r = newton_schulz_sign(backend, &work.matrix, tol, max_iter, &mut work.sign)?;
         report.add_newton_schulz(&r);
         let trace_norm = r.value;
+        stages.finished("tr|ω − ω~|");
         backend.diagonal(a, &mut work.diagonal)?;
         let hartree_trace =
             backend.download_real(&work.diagonal)?.iter().sum::<f64>() / n_particles;
@@ -696,6 +740,7 @@ impl<B: CompareBackend> Comparison<B> {
                 let r = newton_schulz_sign(backend, &work.matrix, tol, max_iter, &mut work.sign)?;
                 report.add_newton_schulz(&r);
                 let comm = r.value;
+                stages.finished(&format!("tr|[x{i}, ω]|"));
                 backend.copy(at, &mut work.matrix)?;
                 backend.position_commutator(&mut work.matrix, line, i)?;
                 backend.hermitise(&mut work.matrix)?;
@@ -707,6 +752,7 @@ impl<B: CompareBackend> Comparison<B> {
                 backend.diagonal(y, &mut work.diagonal)?;
                 let diag = backend.download_real(&work.diagonal)?;
                 let (rho_l1, rho_lp) = density_norms(&diag, cell, &opts.p_values);
+                stages.finished(&format!("tr|[x{i}, ω~]| and its density"));
                 axes.push(AxisBounds {
                     comm,
                     comm_tilde: r.value,
@@ -731,6 +777,11 @@ impl<B: CompareBackend> Comparison<B> {
                 )?;
                 report.add_lanczos(&e);
                 (spectra[2 * k], spectra[2 * k + 1]) = (e.min, e.max);
+                stages.finished(if k == 0 {
+                    "spectrum of ω"
+                } else {
+                    "spectrum of ω~"
+                });
             }
         }
         Ok(MatrixMeasures {
