@@ -384,10 +384,7 @@ impl<B: CompareBackend> Comparison<B> {
             for sep in &self.separations {
                 let c = dense::commutator(sep, &a);
                 let (comm, _) = dense::trace_norm_and_spectrum(points, &c)?;
-                let ct = dense::commutator(sep, &at);
-                let (values, diag) = dense::abs_diagonal(points, &ct)?;
-                let comm_tilde = values.iter().map(|l| l.abs()).sum();
-                let rho: Vec<f64> = diag.iter().map(|v| v / cell).collect();
+                let (comm_tilde, rho) = dense::commutator_density(sep, &at, points, cell)?;
                 axes.push(AxisBounds {
                     comm,
                     comm_tilde,
