@@ -174,7 +174,7 @@ fn analytic_width(job: &CompareJob) -> Option<f64> {
 /// Seconds for one dense Hermitian eigensolve of `rows` rows (values only, and with vectors),
 /// scaled as rows³ from a timed solve of a smaller random Hermitian matrix.
 fn eigensolve_seconds(rows: usize) -> Result<(f64, f64)> {
-    let m = rows.min(384);
+    let m = rows.min(640);
     let mut a = vec![Complex64::default(); m * m];
     for i in 0..m {
         for j in 0..=i {
@@ -229,6 +229,9 @@ pub fn run(
     }
     if let Some(bad) = rs.iter().find(|r| !(r.is_finite() && **r > 0.0)) {
         bail!("--r: every radius must be a positive number, not {bad}");
+    }
+    if let Some(z) = z.filter(|z| z.len() != dim) {
+        bail!("--z needs {dim} coordinates, not {}", z.len());
     }
     let mut rs = rs.to_vec();
     rs.sort_by(f64::total_cmp);
@@ -437,7 +440,7 @@ fn plot(s: &Lemma24Summary, path: &Path) -> Result<()> {
         .map(|r| s.max_ratio_delta0 * r.rhs_delta0)
         .collect();
     let label0 = format!(
-        "C r^{:.2} Σ‖ρ_i‖₁^{:.3} ρ*_i^{:.3} (δ = 0)",
+        "C r^{:.2} Σ‖ρ_i‖₁^{:.3} ρ*_i(z)^{:.3}, δ = 0, C = max ratio",
         s.exponent_delta0,
         lemma_2_4_exponents(s.dim, 0.0).1,
         lemma_2_4_exponents(s.dim, 0.0).2

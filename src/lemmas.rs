@@ -417,17 +417,14 @@ mod tests {
                 if !ok {
                     continue;
                 }
-                let mut sum = 0.0;
-                for c in 0..cells {
-                    // Axis 0 slowest.
-                    let inside = (0..dim).all(|i| {
+                // Axis 0 slowest.
+                let inside = |c: usize| {
+                    (0..dim).all(|i| {
                         let k = (c / n.pow((dim - 1 - i) as u32) % n) as i64;
                         (k - start[i]).rem_euclid(n as i64) < side as i64
-                    });
-                    if inside {
-                        sum += rho[c];
-                    }
-                }
+                    })
+                };
+                let sum: f64 = (0..cells).filter(|&c| inside(c)).map(|c| rho[c]).sum();
                 best = best.max(sum / side.pow(dim as u32) as f64);
             }
         }
