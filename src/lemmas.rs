@@ -262,7 +262,8 @@ pub fn maximal_function(
         bail!("grid point {at:?} is not on a grid of {n}^{dim} points");
     }
     let table = SummedArea::new(rho, n, dim, periodic);
-    let mut best = f64::NEG_INFINITY;
+    // The one-cell cube exactly (the table's differences round), so that ρ* ≥ ρ holds exactly.
+    let mut best = rho[at.iter().fold(0, |acc, &k| acc * n + k)];
     let mut start = vec![0usize; dim];
     for side in 1..=n {
         // Every offset of the point inside a cube of this side.
