@@ -12,6 +12,7 @@ pub mod cpu;
 pub mod field;
 pub mod gpu;
 pub mod hartree;
+pub mod lemma24;
 pub mod lemmas;
 pub mod tracenorm;
 

@@ -84,6 +84,24 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Lemma 2.4 on the initial density matrix ω~ of a compare or hartree config:
+    /// tr|[χ_(r,z), ω~]| against r^(d/2 − dδ) Σ_i ‖ρ_[x_i,ω~]‖₁^(1/2−1/d+δ) ρ*_[x_i,ω~](z)^(1/2+1/d−δ)
+    /// (dense eigensolves on the host): lemma24.csv, lemma24.json, lemma24.png.
+    Lemma24 {
+        config: PathBuf,
+        /// Radii of χ_(r,z) = exp(−|x − z|²/r²), e.g. --r 0.4,0.5,0.7,1.0.
+        #[arg(long = "r", value_delimiter = ',', required = true)]
+        radii: Vec<f64>,
+        /// Centre z of χ (default: the grid point where the density is largest).
+        #[arg(long, value_delimiter = ',')]
+        z: Option<Vec<f64>>,
+        /// Output directory (default: out/lemma24-<config name>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Override a config key by its dotted name, e.g. --set grid.n=8.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+    },
     /// Measure kernels against the copy bandwidth of the same device, GPU and CPU.
     Bench {
         #[command(subcommand)]
@@ -238,6 +256,13 @@ fn run(cli: &Cli) -> Result<()> {
             sets,
             force,
         } => run_study(cli, config, eps, out.as_deref(), sets, *force),
+        Command::Lemma24 {
+            config,
+            radii,
+            z,
+            out,
+            sets,
+        } => run_lemma24(config, radii, z.as_deref(), out.as_deref(), sets),
         Command::Bench { what } => match what {
             BenchCommand::Fft {
                 out,
@@ -367,13 +392,34 @@ fn compare_job(path: &Path, sets: &[String], force: bool) -> Result<compare::job
             }
         }
         other => bail!(
-            "hvp compare and hvp study need a kind = \"compare\" or \"hartree\" config (a Hartree initial state), not {other:?}"
+            "hvp compare, hvp study and hvp lemma24 need a kind = \"compare\" or \"hartree\" config (a Hartree initial state), not {other:?}"
         ),
     }
     if force {
         config::apply_set(&mut table, "diagnostics.force=true")?;
     }
     config::job(&table)
+}
+
+/// `hvp lemma24`: the initial state of a compare or hartree config, on the host.
+fn run_lemma24(
+    path: &Path,
+    radii: &[f64],
+    z: Option<&[f64]>,
+    out: Option<&Path>,
+    sets: &[String],
+) -> Result<()> {
+    let job = compare_job(path, sets, false)?;
+    let out = match out {
+        Some(o) => o.to_path_buf(),
+        None => PathBuf::from("out").join(format!(
+            "lemma24-{}",
+            path.file_stem()
+                .context("config path has no name")?
+                .to_string_lossy()
+        )),
+    };
+    hvp::lemma24::run(&job, radii, z, &out, false).map(|_| ())
 }
 
 /// `hvp compare`: a compare config, or a Hartree config whose diagnostics table is dropped.

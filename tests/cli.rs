@@ -445,3 +445,112 @@ fn compare_runs_on_the_newton_schulz_path() {
         }
     }
 }
+
+/// `hvp lemma24` on the 3D config shrunk to 8^3 points (512 rows): the plan, one progress line
+/// per r, and lemma24.csv / .json / .png; then the refusals (too many rows, a bad radius, a
+/// config that is not a compare or hartree one).
+#[test]
+fn lemma24_writes_its_files_and_refuses_what_it_cannot_do() {
+    let out = tmp_dir("lemma24");
+    let o = hvp()
+        .args(["lemma24", "configs/lemma24_3d.toml"])
+        .args(["--set", "grid.n=8", "--set", "grid.length=2.0"])
+        .args(["--r", "0.3,0.375,0.45,0.6", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{}\n{stdout}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        stdout.contains("plan:") && stdout.contains("eigensolves"),
+        "{stdout}"
+    );
+    let progress = stdout
+        .lines()
+        .filter(|l| l.starts_with("  r ") && l.contains("/4 = "))
+        .count();
+    assert_eq!(progress, 4, "one progress line per r: {stdout}");
+    let csv = std::fs::read_to_string(out.join("lemma24.csv")).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 5, "{csv}");
+    assert_eq!(
+        lines[0],
+        "r,lhs,rhs_delta0,rhs_fitted,ratio_delta0,ratio_fitted,local_slope,in_fit"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("lemma24.json")).unwrap()).unwrap();
+    assert_eq!(json["rows_of_matrix"], 512);
+    assert_eq!(json["rho_l1"].as_array().unwrap().len(), 3);
+    assert_eq!(json["rho_star_at_z"].as_array().unwrap().len(), 3);
+    // The state is isotropic: the three axes agree.
+    let l1: Vec<f64> = json["rho_l1"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert!((l1[0] - l1[1]).abs() < 1e-9 * l1[0] && (l1[0] - l1[2]).abs() < 1e-9 * l1[0]);
+    let exponent = json["fitted_exponent"].as_f64().unwrap();
+    let delta = json["fitted_delta"].as_f64().unwrap();
+    assert!((1.0..1.6).contains(&exponent), "{exponent}");
+    assert!((delta - (1.5 - exponent) / 3.0).abs() < 1e-12);
+    assert!(json["max_ratio_delta0"].as_f64().unwrap() > 0.0);
+    let png = std::fs::read(out.join("lemma24.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+
+    let refused = |args: &[&str], why: &str| {
+        let o = hvp()
+            .arg("lemma24")
+            .args(args)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            !o.status.success() && stderr.contains(why),
+            "{args:?}: {stderr}"
+        );
+    };
+    // 32^3 rows would need a 16 GiB matrix: refused before it is built.
+    refused(
+        &[
+            "configs/lemma24_3d.toml",
+            "--set",
+            "grid.n=32",
+            "--r",
+            "0.5",
+        ],
+        "beyond the dense eigensolver's limit of 8192 rows",
+    );
+    refused(
+        &[
+            "configs/lemma24_3d.toml",
+            "--set",
+            "grid.n=8",
+            "--r",
+            "0.5,-1",
+        ],
+        "positive number",
+    );
+    refused(
+        &[
+            "configs/lemma24_3d.toml",
+            "--set",
+            "grid.n=8",
+            "--r",
+            "0.5",
+            "--z",
+            "1,1",
+        ],
+        "3 coordinates",
+    );
+    refused(
+        &["configs/landau_1d.toml", "--r", "0.5"],
+        "need a kind = \"compare\" or \"hartree\" config",
+    );
+}

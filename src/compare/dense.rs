@@ -90,6 +90,21 @@ pub fn abs_diagonal(rows: usize, h: &[Complex64]) -> Result<(Vec<f64>, Vec<f64>)
     Ok((values, diag))
 }
 
+/// The density of eq. 1.9 for one axis: ρ_|[x_i, ω]|(x_a) = |i[x_i, A]|_aa / h^d, with the
+/// separations of `separation_table` (minimal images on a torus), and tr|[x_i, ω]| (its L¹
+/// norm, Σ_a ρ_a h^d). One dense eigendecomposition with vectors.
+pub fn commutator_density(
+    separation: &[f64],
+    a: &[Complex64],
+    rows: usize,
+    cell: f64,
+) -> Result<(f64, Vec<f64>)> {
+    let c = commutator(separation, a);
+    let (values, diag) = abs_diagonal(rows, &c)?;
+    let trace_norm = values.iter().map(|l| l.abs()).sum();
+    Ok((trace_norm, diag.iter().map(|v| v / cell).collect()))
+}
+
 /// The trace norm Σ|λ| of a Hermitian matrix, with its eigenvalues (ascending).
 pub fn trace_norm_and_spectrum(rows: usize, h: &[Complex64]) -> Result<(f64, Vec<f64>)> {
     let values = hermitian_eigenvalues(rows, h)?;

@@ -436,14 +436,13 @@ struct MatrixMeasures {
     iterations: IterationReport,
 }
 
-/// The L¹ and L^p norms of ρ_|[x_i, ω̃]| from the diagonal of |C| (one piece for both paths).
-fn density_norms(diag: &[f64], cell: f64, p_values: &[f64]) -> (f64, Vec<f64>) {
-    let rho: Vec<f64> = diag.iter().map(|v| v / cell).collect();
+/// The L¹ and L^p norms of the density ρ_|[x_i, ω̃]| (one piece for both paths).
+fn density_norms(rho: &[f64], cell: f64, p_values: &[f64]) -> (f64, Vec<f64>) {
     (
-        dense::lp_norm(&rho, cell, 1.0),
+        dense::lp_norm(rho, cell, 1.0),
         p_values
             .iter()
-            .map(|&p| dense::lp_norm(&rho, cell, p))
+            .map(|&p| dense::lp_norm(rho, cell, p))
             .collect(),
     )
 }
@@ -644,13 +643,12 @@ impl<B: CompareBackend> Comparison<B> {
                 let c = dense::commutator(sep, &a);
                 let (comm, _) = dense::trace_norm_and_spectrum(points, &c)?;
                 stages.finished(&format!("tr|[x{i}, ω]|"));
-                let ct = dense::commutator(sep, &at);
-                let (values, diag) = dense::abs_diagonal(points, &ct)?;
+                let (comm_tilde, rho) = dense::commutator_density(sep, &at, points, cell)?;
                 stages.finished(&format!("tr|[x{i}, ω~]| and its density"));
-                let (rho_l1, rho_lp) = density_norms(&diag, cell, &opts.p_values);
+                let (rho_l1, rho_lp) = density_norms(&rho, cell, &opts.p_values);
                 axes.push(AxisBounds {
                     comm,
-                    comm_tilde: values.iter().map(|l| l.abs()).sum(),
+                    comm_tilde,
                     rho_l1,
                     rho_lp,
                 });
@@ -750,8 +748,12 @@ impl<B: CompareBackend> Comparison<B> {
                 let SignWork { x, y, .. } = &mut work.sign;
                 backend.matmul(&work.matrix, x, y, one, zero)?;
                 backend.diagonal(y, &mut work.diagonal)?;
-                let diag = backend.download_real(&work.diagonal)?;
-                let (rho_l1, rho_lp) = density_norms(&diag, cell, &opts.p_values);
+                let rho: Vec<f64> = backend
+                    .download_real(&work.diagonal)?
+                    .iter()
+                    .map(|v| v / cell)
+                    .collect();
+                let (rho_l1, rho_lp) = density_norms(&rho, cell, &opts.p_values);
                 stages.finished(&format!("tr|[x{i}, ω~]| and its density"));
                 axes.push(AxisBounds {
                     comm,
