@@ -554,3 +554,28 @@ fn lemma24_writes_its_files_and_refuses_what_it_cannot_do() {
         "need a kind = \"compare\" or \"hartree\" config",
     );
 }
+
+/// Every compare config in configs/ (the large ones included, which no test runs whole) loads
+/// and passes its plan on the limits of a GPU with f32 storage: no typo or refused setting
+/// waits for the user who runs it.
+#[test]
+fn every_compare_config_plans() {
+    let configs = configs_of_kind("compare");
+    assert!(configs.len() >= 5, "{configs:?}");
+    for path in configs {
+        let table = hvp::config::load(&path, &[]).unwrap();
+        let job: hvp::compare::job::CompareJob =
+            hvp::config::job(&table).unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
+        let limits = hvp::plan::Limits {
+            device: "a GPU with f32 storage".into(),
+            real_bytes: 4,
+            chunk_bytes: Some(128 << 20),
+            max_line: Some(4096),
+            max_buffer_bytes: None,
+        };
+        let plan = job
+            .plan(&limits)
+            .unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
+        assert!(plan.schedule.steps > 0, "{}", path.display());
+    }
+}
