@@ -63,6 +63,16 @@ pub trait Backend {
     fn upload_complex(&self, field: &mut Self::Field, data: &[Complex64]) -> Result<()>;
     fn download_real(&self, field: &Self::Field) -> Result<Vec<f64>>;
     fn download_complex(&self, field: &Self::Field) -> Result<Vec<Complex64>>;
+    /// Writes `data` into the elements `start..start + data.len()` of a real field: a
+    /// streaming upload, so that the whole field never has to exist on the host.
+    fn upload_real_range(&self, field: &mut Self::Field, start: usize, data: &[f64]) -> Result<()>;
+    /// The elements `range` of a real field (a slice of a large field without its whole
+    /// download).
+    fn download_real_range(
+        &self,
+        field: &Self::Field,
+        range: std::ops::Range<usize>,
+    ) -> Result<Vec<f64>>;
 
     /// Complex-to-complex FFT in place along each of `axes` (in any order; each axis once).
     fn fft(&self, field: &mut Self::Field, axes: &[usize], dir: FftDirection) -> Result<()>;
@@ -190,4 +200,20 @@ pub(crate) fn corner_runs(src: &impl FieldInfo, dst: &impl FieldInfo) -> Result<
         })
         .collect();
     Ok(CornerRuns { run_len, starts })
+}
+
+/// Checks that `start..start + len` lies inside a real field; the one check of both
+/// backends' range transfers.
+pub(crate) fn check_real_range(field: &impl FieldInfo, start: usize, len: usize) -> Result<()> {
+    if field.elem() != Elem::Real {
+        anyhow::bail!("a range transfer of a complex field (only real fields have them)");
+    }
+    let total: usize = field.shape().iter().product();
+    if start.checked_add(len).is_none_or(|end| end > total) {
+        anyhow::bail!(
+            "elements {start}..{} of a field of {total}",
+            start.saturating_add(len)
+        );
+    }
+    Ok(())
 }

@@ -55,6 +55,46 @@ fn transfers_round_trip() {
     }
 }
 
+/// Range uploads and downloads (the streamed load of a large f, slices without a whole
+/// download) on both backends: ranges that start and end inside chunks and cross them, over a
+/// poisoned field; the untouched elements keep their values; out-of-range requests are errors.
+#[test]
+fn range_transfers_match_whole_transfers() {
+    fn check<B: Backend>(b: &B, shape: &[usize], tol: f64) {
+        let n: usize = shape.iter().product();
+        let mut r = rng("range transfers");
+        let (data, poison) = (random_real(&mut r, n), vec![f64::NAN; n]);
+        let mut f = b.zeros(shape, Elem::Real).unwrap();
+        b.upload_real(&mut f, &poison).unwrap();
+        // Pieces of uneven lengths cover the field: 1, 7, 31, 2, 45, ... elements.
+        let mut start = 0;
+        for len in [1usize, 7, 31, 2, 45].iter().cycle() {
+            let end = (start + len).min(n);
+            b.upload_real_range(&mut f, start, &data[start..end])
+                .unwrap();
+            if end == n {
+                break;
+            }
+            start = end;
+        }
+        assert!(rel_err_real(&b.download_real(&f).unwrap(), &data) <= tol);
+        for range in [0..1, 3..40, n / 3..n / 2 + 17, n - 5..n, 0..n] {
+            let got = b.download_real_range(&f, range.clone()).unwrap();
+            assert!(rel_err_real(&got, &data[range.clone()]) <= tol, "{range:?}");
+        }
+        assert!(b.download_real_range(&f, n - 2..n + 1).is_err());
+        assert!(b.upload_real_range(&mut f, n - 1, &[1.0, 2.0]).is_err());
+        let z = b.zeros(shape, Elem::Complex).unwrap();
+        assert!(b.download_real_range(&z, 0..1).is_err());
+    }
+    for shape in SHAPES {
+        check(&CpuBackend::new(), shape, 0.0);
+        for g in backends() {
+            check(&g, shape, 1e-7);
+        }
+    }
+}
+
 #[test]
 fn elementwise_kernels_match_cpu() {
     let cpu = CpuBackend::new();

@@ -222,8 +222,8 @@ sigma = {sigma}
 }
 
 /// f after `steps` steps of a 2D2V nonlinear state on a backend, in many chunks on the GPU.
-fn evolve<B: Backend + Advection>(b: &B, steps: usize) -> Vec<f64> {
-    let j = job(r#"kind = "vlasov"
+/// 2D2V Landau on 16⁴ cells.
+const LANDAU_2D_16: &str = r#"kind = "vlasov"
 [physics]
 dim = 2
 [grid]
@@ -239,7 +239,10 @@ output_every = 2.0
 type = "landau"
 alpha = 0.3
 k = 0.5
-"#);
+"#;
+
+fn evolve<B: Backend + Advection>(b: &B, steps: usize) -> Vec<f64> {
+    let j = job(LANDAU_2D_16);
     let grid = hvp::vlasov::PhaseGrid::new(2, &j.grid, j.physics.boundary).unwrap();
     let mut s = Vlasov::new(b, &j.physics, &j.grid, &j.numerics).unwrap();
     s.set_f(b, &j.initial.sample(&grid, &j.physics)).unwrap();
@@ -259,6 +262,42 @@ fn gpu_and_cpu_agree_after_20_steps() {
             let err = common::rel_err_real(&got, &want);
             eprintln!("GPU (chunk {chunk:?}) against CPU after 20 steps: {err:.2e}");
             assert!(err < 1e-5, "relative difference {err:e}");
+        }
+    }
+}
+
+/// The streamed load (slabs of 3 position cells: 256 = 3·85 + 1, a ragged last slab) puts the
+/// whole sample into f: exactly on the CPU, to f32 rounding on the GPU, in one chunk and across
+/// 16 KiB chunks; the field solved after it has the field energy `set_f` gives.
+#[test]
+fn streamed_load_equals_whole_sample() {
+    fn load<B: Backend + Advection>(b: &B, streamed: bool) -> (Vec<f64>, f64) {
+        let j = job(LANDAU_2D_16);
+        let grid = hvp::vlasov::PhaseGrid::new(2, &j.grid, j.physics.boundary).unwrap();
+        let mut s = Vlasov::new(b, &j.physics, &j.grid, &j.numerics).unwrap();
+        b.upload_real(&mut s.f, &vec![f64::NAN; grid.cells()])
+            .unwrap();
+        if streamed {
+            s.load_in_slabs(b, &j.initial, 3 * 8 * 16 * 16).unwrap();
+        } else {
+            s.set_f(b, &j.initial.sample(&grid, &j.physics)).unwrap();
+        }
+        let field = hvp::vlasov::diagnostics::measure(&mut s, b, None)
+            .unwrap()
+            .field_energy;
+        (b.download_real(&s.f).unwrap(), field)
+    }
+    let cpu = CpuBackend::new();
+    let want = load(&cpu, false);
+    assert_eq!(load(&cpu, true), want);
+    for chunk in [None, Some(16 << 10)] {
+        if let Some(g) = common::gpu(chunk) {
+            let (f, u) = load(&g, true);
+            let (ef, eu) = (common::rel_err_real(&f, &want.0), (u / want.1 - 1.0).abs());
+            assert!(
+                ef < 1e-7 && eu < 1e-5,
+                "chunk {chunk:?}: f {ef:e}, U {eu:e}"
+            );
         }
     }
 }

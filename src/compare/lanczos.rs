@@ -17,6 +17,8 @@ use faer::{Mat, Side};
 use num_complex::Complex64;
 use rayon::prelude::*;
 
+use crate::cpu::{ordered_reduce, REDUCE_RUN};
+
 /// What `extreme_eigenvalues` found.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ExtremeEigen {
@@ -49,7 +51,14 @@ fn start_vector(rows: usize) -> Vec<Complex64> {
 }
 
 fn norm(v: &[Complex64]) -> f64 {
-    v.par_iter().map(|z| z.norm_sqr()).sum::<f64>().sqrt()
+    ordered_reduce(
+        v.len(),
+        REDUCE_RUN,
+        0.0,
+        |r| v[r].iter().map(|z| z.norm_sqr()).sum::<f64>(),
+        |a, b| a + b,
+    )
+    .sqrt()
 }
 
 /// w ← w − Σ_j (q_j† w) q_j, twice ("twice is enough" for orthogonality to round-off).

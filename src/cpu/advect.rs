@@ -110,7 +110,8 @@ impl Advection for CpuBackend {
             max: f64::NEG_INFINITY,
             ..Default::default()
         };
-        let mut sums = data
+        // Per momentum block, then merged in order (the same bits on every run).
+        let blocks: Vec<PhaseSums> = data
             .par_chunks(np)
             .map(|block| {
                 let mut s = identity();
@@ -136,17 +137,18 @@ impl Advection for CpuBackend {
                 }
                 s
             })
-            .reduce(identity, |a, b| PhaseSums {
-                count: 0,
-                sum: a.sum + b.sum,
-                abs_sum: a.abs_sum + b.abs_sum,
-                sum_sq: a.sum_sq + b.sum_sq,
-                f_log_f: a.f_log_f + b.f_log_f,
-                momentum: [0, 1, 2].map(|i| a.momentum[i] + b.momentum[i]),
-                p_sq: a.p_sq + b.p_sq,
-                min: a.min.min(b.min),
-                max: a.max.max(b.max),
-            });
+            .collect();
+        let mut sums = blocks.into_iter().fold(identity(), |a, b| PhaseSums {
+            count: 0,
+            sum: a.sum + b.sum,
+            abs_sum: a.abs_sum + b.abs_sum,
+            sum_sq: a.sum_sq + b.sum_sq,
+            f_log_f: a.f_log_f + b.f_log_f,
+            momentum: [0, 1, 2].map(|i| a.momentum[i] + b.momentum[i]),
+            p_sq: a.p_sq + b.p_sq,
+            min: a.min.min(b.min),
+            max: a.max.max(b.max),
+        });
         sums.count = data.len();
         Ok(sums)
     }

@@ -59,6 +59,18 @@ impl MatMul for CpuBackend {
         let (CpuData::Complex(a), CpuData::Complex(b)) = (&a.data, &b.data) else {
             bail!("the inner product needs complex fields")
         };
-        Ok(a.par_iter().zip(b).map(|(x, y)| x.conj() * y).sum())
+        let zero = Complex64::new(0.0, 0.0);
+        Ok(super::ordered_reduce(
+            a.len(),
+            super::REDUCE_RUN,
+            zero,
+            |r| {
+                a[r.clone()]
+                    .iter()
+                    .zip(&b[r])
+                    .fold(zero, |s, (x, y)| s + x.conj() * y)
+            },
+            |s, t| s + t,
+        ))
     }
 }

@@ -8,13 +8,15 @@ mod lines;
 mod matmul;
 mod quantize;
 
+use std::ops::Range;
+
 use anyhow::{bail, Result};
 use num_complex::Complex64;
 use rayon::prelude::*;
 
 use crate::backend::{
-    check_binary, check_copy, check_fft_axes, check_real_scalar, corner_runs, Backend,
-    FftDirection, FieldInfo, Stats,
+    check_binary, check_copy, check_fft_axes, check_real_range, check_real_scalar, corner_runs,
+    Backend, FftDirection, FieldInfo, Stats,
 };
 use crate::field::{check_shape, len_of, Elem};
 
@@ -62,6 +64,28 @@ impl CpuBackend {
             planner: std::sync::Mutex::new(rustfft::FftPlanner::new()),
         }
     }
+}
+
+/// Items per sequential run of `ordered_reduce`.
+pub const REDUCE_RUN: usize = 1 << 12;
+
+/// A parallel reduction over `0..len` in a fixed order: `fold` takes each run of `run`
+/// consecutive indices sequentially, and the runs' results are merged left to right. rayon's
+/// `sum` and `reduce` split by scheduling, so their last bits change from run to run; this
+/// gives the same bits every time, whatever the thread count.
+pub fn ordered_reduce<R: Send>(
+    len: usize,
+    run: usize,
+    identity: R,
+    fold: impl Fn(Range<usize>) -> R + Sync + Send,
+    merge: impl FnMut(R, R) -> R,
+) -> R {
+    let run = run.max(1);
+    let parts: Vec<R> = (0..len.div_ceil(run))
+        .into_par_iter()
+        .map(|c| fold(c * run..((c + 1) * run).min(len)))
+        .collect();
+    parts.into_iter().fold(identity, merge)
 }
 
 fn check_len(field: &CpuField, n: usize) -> Result<()> {
@@ -126,6 +150,22 @@ impl Backend for CpuBackend {
         }
     }
 
+    fn upload_real_range(&self, field: &mut CpuField, start: usize, data: &[f64]) -> Result<()> {
+        check_real_range(field, start, data.len())?;
+        if let CpuData::Real(v) = &mut field.data {
+            v[start..start + data.len()].copy_from_slice(data);
+        }
+        Ok(())
+    }
+
+    fn download_real_range(&self, field: &CpuField, range: Range<usize>) -> Result<Vec<f64>> {
+        check_real_range(field, range.start, range.len())?;
+        match &field.data {
+            CpuData::Real(v) => Ok(v[range].to_vec()),
+            CpuData::Complex(_) => unreachable!("checked: a real field"),
+        }
+    }
+
     fn download_complex(&self, field: &CpuField) -> Result<Vec<Complex64>> {
         match &field.data {
             CpuData::Complex(v) => Ok(v.clone()),
@@ -172,26 +212,40 @@ impl Backend for CpuBackend {
             max: a.max.max(b.max),
         };
         let stats = match &field.data {
-            CpuData::Real(v) => v
-                .par_iter()
-                .map(|&x| Stats {
-                    count: 1,
-                    sum: Complex64::new(x, 0.0),
-                    sum_sq: x * x,
-                    min: x,
-                    max: x,
-                })
-                .reduce(identity, merge),
-            CpuData::Complex(v) => v
-                .par_iter()
-                .map(|z| Stats {
-                    count: 1,
-                    sum: *z,
-                    sum_sq: z.norm_sqr(),
-                    min: z.re.min(z.im),
-                    max: z.re.max(z.im),
-                })
-                .reduce(identity, merge),
+            CpuData::Real(v) => ordered_reduce(
+                v.len(),
+                REDUCE_RUN,
+                identity(),
+                |r| {
+                    v[r].iter()
+                        .map(|&x| Stats {
+                            count: 1,
+                            sum: Complex64::new(x, 0.0),
+                            sum_sq: x * x,
+                            min: x,
+                            max: x,
+                        })
+                        .fold(identity(), merge)
+                },
+                merge,
+            ),
+            CpuData::Complex(v) => ordered_reduce(
+                v.len(),
+                REDUCE_RUN,
+                identity(),
+                |r| {
+                    v[r].iter()
+                        .map(|z| Stats {
+                            count: 1,
+                            sum: *z,
+                            sum_sq: z.norm_sqr(),
+                            min: z.re.min(z.im),
+                            max: z.re.max(z.im),
+                        })
+                        .fold(identity(), merge)
+                },
+                merge,
+            ),
         };
         Ok(stats)
     }
@@ -292,5 +346,37 @@ impl Backend for CpuBackend {
 
     fn synchronize(&self) -> Result<()> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The reductions give the same bits on 1, 2 and 3 threads (rayon's own `sum` does not:
+    /// its split follows the scheduling).
+    #[test]
+    fn reductions_do_not_depend_on_the_thread_count() {
+        let n = 300_001;
+        // Terms of mixed signs and magnitudes, so that the order of summation shows.
+        let data: Vec<f64> = (0..n)
+            .map(|i| ((i as f64 * 0.7548776662).fract() - 0.5) * 10f64.powi((i % 13) as i32 - 6))
+            .collect();
+        let cpu = CpuBackend::new();
+        let mut field = cpu.zeros(&[n], Elem::Real).unwrap();
+        cpu.upload_real(&mut field, &data).unwrap();
+        let on = |threads: usize| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| {
+                    let s = cpu.reduce(&field).unwrap();
+                    (s.sum.re.to_bits(), s.sum_sq.to_bits())
+                })
+        };
+        let one = on(1);
+        assert_eq!(on(2), one);
+        assert_eq!(on(3), one);
     }
 }

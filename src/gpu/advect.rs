@@ -229,7 +229,7 @@ impl Advection for GpuBackend {
         }
         self.ctx.queue.submit([encoder.finish()]);
         let mut values = Vec::new();
-        self.read_buffer_f32(&partials, partial_bytes, &mut values)?;
+        self.read_buffer_f32(&partials, 0..partial_bytes, &mut values)?;
         let mut s = PhaseSums {
             count: f.len(),
             min: f64::INFINITY,

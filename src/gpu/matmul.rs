@@ -182,7 +182,7 @@ impl MatMul for GpuBackend {
         }
         self.ctx.queue.submit([encoder.finish()]);
         let mut values = Vec::new();
-        self.read_buffer_f32(&partials, bytes, &mut values)?;
+        self.read_buffer_f32(&partials, 0..bytes, &mut values)?;
         let mut sum = Complex64::new(0.0, 0.0);
         for p in values.chunks_exact(2) {
             sum += Complex64::new(p[0] as f64, p[1] as f64);

@@ -12,6 +12,7 @@ pub mod shaders;
 pub mod timer;
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
 use anyhow::{anyhow, bail, Result};
@@ -19,8 +20,8 @@ use num_complex::Complex64;
 use wgpu::util::DeviceExt;
 
 use crate::backend::{
-    check_binary, check_copy, check_fft_axes, check_real_scalar, corner_runs, Backend,
-    FftDirection, FieldInfo, Stats,
+    check_binary, check_copy, check_fft_axes, check_real_range, check_real_scalar, corner_runs,
+    Backend, FftDirection, FieldInfo, Stats,
 };
 use crate::field::{check_shape, strides_of, ChunkLayout, Elem};
 pub use context::{list_adapters, list_all_adapters, AdapterSummary, GpuContext, GpuOptions};
@@ -299,14 +300,27 @@ impl GpuBackend {
     }
 
     fn upload_f32(&self, field: &mut GpuField, values: &[f32]) -> Result<()> {
+        self.upload_f32_at(field, 0, values)
+    }
+
+    /// Writes `values` (components interleaved) into the elements from `start` on, chunk by
+    /// chunk, in pieces of at most `TRANSFER_PIECE`.
+    fn upload_f32_at(&self, field: &mut GpuField, start: usize, values: &[f32]) -> Result<()> {
         let comps = field.elem.components();
+        let end = start + values.len() / comps;
         for (c, buf) in field.chunks.iter().enumerate() {
             let r = field.layout.chunk_range(c);
-            let bytes: &[u8] = bytemuck::cast_slice(&values[r.start * comps..r.end * comps]);
+            let (lo, hi) = (r.start.max(start), r.end.min(end));
+            if lo >= hi {
+                continue;
+            }
+            let bytes: &[u8] =
+                bytemuck::cast_slice(&values[(lo - start) * comps..(hi - start) * comps]);
+            let base = ((lo - r.start) * comps * 4) as u64;
             for (i, piece) in bytes.chunks(TRANSFER_PIECE as usize).enumerate() {
                 self.ctx
                     .queue
-                    .write_buffer(buf, i as u64 * TRANSFER_PIECE, piece);
+                    .write_buffer(buf, base + i as u64 * TRANSFER_PIECE, piece);
             }
         }
         self.ctx.queue.submit([]);
@@ -314,25 +328,41 @@ impl GpuBackend {
     }
 
     fn download_f32(&self, field: &GpuField) -> Result<Vec<f32>> {
-        let mut out = Vec::with_capacity(field.len() * field.elem.components());
+        self.download_f32_range(field, 0..field.len())
+    }
+
+    /// The elements `range` of a field as f32 (components interleaved).
+    fn download_f32_range(&self, field: &GpuField, range: Range<usize>) -> Result<Vec<f32>> {
+        let comps = field.elem.components();
+        let mut out = Vec::with_capacity(range.len() * comps);
         for (c, buf) in field.chunks.iter().enumerate() {
-            self.read_buffer_f32(buf, field.chunk_bytes(c), &mut out)?;
+            let r = field.layout.chunk_range(c);
+            let (lo, hi) = (r.start.max(range.start), r.end.min(range.end));
+            if lo < hi {
+                let bytes = |e: usize| ((e - r.start) * comps * 4) as u64;
+                self.read_buffer_f32(buf, bytes(lo)..bytes(hi), &mut out)?;
+            }
         }
         Ok(out)
     }
 
-    /// Appends the first `bytes` of `buf`, as f32, to `out` (through a staging buffer, in
-    /// pieces of at most `TRANSFER_PIECE`).
-    fn read_buffer_f32(&self, buf: &wgpu::Buffer, bytes: u64, out: &mut Vec<f32>) -> Result<()> {
+    /// Appends the bytes `bytes` of `buf` (offsets multiples of 4), as f32, to `out` (through
+    /// a staging buffer, in pieces of at most `TRANSFER_PIECE`).
+    fn read_buffer_f32(
+        &self,
+        buf: &wgpu::Buffer,
+        bytes: Range<u64>,
+        out: &mut Vec<f32>,
+    ) -> Result<()> {
         let staging = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("download staging"),
-            size: bytes.clamp(4, TRANSFER_PIECE),
+            size: (bytes.end - bytes.start).clamp(4, TRANSFER_PIECE),
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let mut offset = 0;
-        while offset < bytes {
-            let size = (bytes - offset).min(TRANSFER_PIECE);
+        let mut offset = bytes.start;
+        while offset < bytes.end {
+            let size = (bytes.end - offset).min(TRANSFER_PIECE);
             let mut encoder = self.ctx.encoder("download");
             encoder.copy_buffer_to_buffer(buf, offset, &staging, 0, size);
             self.ctx.submit_and_wait(encoder)?;
@@ -566,6 +596,21 @@ impl Backend for GpuBackend {
             .collect())
     }
 
+    fn upload_real_range(&self, field: &mut GpuField, start: usize, data: &[f64]) -> Result<()> {
+        check_real_range(field, start, data.len())?;
+        let values: Vec<f32> = data.iter().map(|&x| x as f32).collect();
+        self.upload_f32_at(field, start, &values)
+    }
+
+    fn download_real_range(&self, field: &GpuField, range: Range<usize>) -> Result<Vec<f64>> {
+        check_real_range(field, range.start, range.len())?;
+        Ok(self
+            .download_f32_range(field, range)?
+            .into_iter()
+            .map(f64::from)
+            .collect())
+    }
+
     fn download_complex(&self, field: &GpuField) -> Result<Vec<Complex64>> {
         if field.elem != Elem::Complex {
             bail!("complex download of a real field");
@@ -622,7 +667,7 @@ impl Backend for GpuBackend {
         }
         self.ctx.queue.submit([encoder.finish()]);
         let mut values = Vec::new();
-        self.read_buffer_f32(&partials, partial_bytes, &mut values)?;
+        self.read_buffer_f32(&partials, 0..partial_bytes, &mut values)?;
         let mut stats = Stats {
             count: field.len(),
             min: f64::INFINITY,

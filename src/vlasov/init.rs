@@ -5,6 +5,7 @@
 //! ∫∫f = Σ weights.
 
 use std::f64::consts::PI;
+use std::ops::Range;
 
 use anyhow::{bail, Result};
 use rayon::prelude::*;
@@ -353,14 +354,25 @@ impl Initial {
 
     /// f on every cell of the grid, row-major over `grid.shape()`.
     pub fn sample(&self, grid: &PhaseGrid, physics: &Physics) -> Vec<f64> {
+        self.sample_slab(grid, physics, 0..grid.nx.pow(grid.dim as u32))
+    }
+
+    /// f on the position cells `cells` (flat indices of the position grid), each with its
+    /// np^d momenta: the slab `cells.start·np^d .. cells.end·np^d` of `sample`.
+    pub fn sample_slab(
+        &self,
+        grid: &PhaseGrid,
+        physics: &Physics,
+        cells: Range<usize>,
+    ) -> Vec<f64> {
         let d = grid.dim;
         let np_block = grid.np.pow(d as u32);
-        let mut out = vec![0.0; grid.cells()];
+        let mut out = vec![0.0; cells.len() * np_block];
         out.par_chunks_mut(np_block)
             .enumerate()
-            .for_each(|(ix, block)| {
+            .for_each(|(offset, block)| {
                 let mut x = [0.0; 3];
-                let mut rest = ix;
+                let mut rest = cells.start + offset;
                 for a in (0..d).rev() {
                     x[a] = grid.x(rest % grid.nx);
                     rest /= grid.nx;

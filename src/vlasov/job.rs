@@ -70,7 +70,14 @@ impl VlasovJob {
         let x_bytes = grid.nx.pow(d as u32) as u64 * limits.real_bytes as u64 * (10 + 2 * d as u64);
         let chunks = limits.chunk_bytes.map_or(1, |c| f_bytes.div_ceil(c.max(1)));
         let scratch = limits.chunk_bytes.unwrap_or(0).min(f_bytes) * 2;
-        let host_bytes = cells as u64 * 8 * 2;
+        // Loading streams slabs of f64 (and their f32 copy on the GPU); the norms download f.
+        let needs_host =
+            !self.diagnostics.moments.is_empty() || !self.diagnostics.sobolev.is_empty();
+        let host_bytes = if needs_host {
+            cells as u64 * 8 * 2
+        } else {
+            (cells as u64 * 8).min(super::LOAD_SLAB_BYTES as u64) * 3 / 2
+        };
         println!("plan: {}", limits.device);
         if let (Some(chunk), Some(buffer)) = (limits.chunk_bytes, limits.max_buffer_bytes) {
             println!(
@@ -93,7 +100,7 @@ impl VlasovJob {
             grid.p_max
         );
         println!(
-            "  memory: f {} in {} chunk(s), fields {}, scratch ≤ {}; host {} while loading",
+            "  memory: f {} in {} chunk(s), fields {}, scratch ≤ {}; host {}",
             human(f_bytes),
             chunks,
             human(x_bytes),
@@ -130,8 +137,6 @@ impl VlasovJob {
                 );
             }
         }
-        let needs_host =
-            !self.diagnostics.moments.is_empty() || !self.diagnostics.sobolev.is_empty();
         if needs_host && cells > 1 << 26 {
             bail!("diagnostics.moments / sobolev download f at every output; {cells} cells is too many (at most 2^26)");
         }
@@ -161,25 +166,30 @@ pub struct RunSummary {
 }
 
 /// The (x_0, p_0) slice through the box centre (other position indices nx/2, other momentum
-/// indices np/2), shape (nx, np).
-fn centre_slice(grid: &PhaseGrid, f: &[f64]) -> Vec<f64> {
+/// indices np/2), shape (nx, np), read with `read(range)` one position cell (np^d values) per
+/// x_0: from a downloaded f or, for grids too large to download, from the device.
+fn centre_slice(
+    grid: &PhaseGrid,
+    mut read: impl FnMut(std::ops::Range<usize>) -> Result<Vec<f64>>,
+) -> Result<Vec<f64>> {
     let d = grid.dim;
-    let shape = grid.shape();
-    let strides = crate::field::strides_of(&shape);
-    let mut base = 0;
+    let strides = crate::field::strides_of(&grid.shape());
+    let block = strides[d - 1];
+    let mut cell = 0;
     for s in &strides[1..d] {
-        base += grid.nx / 2 * s;
+        cell += grid.nx / 2 * s;
     }
+    let mut p_base = 0;
     for s in &strides[d + 1..2 * d] {
-        base += grid.np / 2 * s;
+        p_base += grid.np / 2 * s;
     }
     let mut out = Vec::with_capacity(grid.nx * grid.np);
     for i in 0..grid.nx {
-        for k in 0..grid.np {
-            out.push(f[base + i * strides[0] + k * strides[d]]);
-        }
+        let start = cell + i * strides[0];
+        let values = read(start..start + block)?;
+        out.extend((0..grid.np).map(|k| values[p_base + k * strides[d]]));
     }
-    out
+    Ok(out)
 }
 
 /// Spectral derivatives of order s amplify what is not smooth by k^s: the cut of f at the
@@ -222,12 +232,11 @@ pub fn run<B: Backend + Advection>(
     std::fs::create_dir_all(out.join("slices"))
         .with_context(|| format!("creating the output folder {}", out.display()))?;
     let mut solver = Vlasov::new(backend, &job.physics, &job.grid, &job.numerics)?;
-    let f0 = job.initial.sample(&grid, &job.physics);
+    solver.load(backend, &job.initial)?;
     if !job.diagnostics.sobolev.is_empty() {
+        let f0 = backend.download_real(&solver.f)?;
         warn_about_sobolev(&grid, &f0, limits.real_bytes);
     }
-    solver.set_f(backend, &f0)?;
-    drop(f0);
 
     let d = grid.dim;
     let columns = Diagnostics::columns(d);
@@ -258,34 +267,37 @@ pub fn run<B: Backend + Advection>(
             let diag = measure(solver, backend, initial_mass)?;
             csv.row(&diag.row())?;
             let want_slice = step.is_multiple_of(schedule.slice_every) || step == schedule.steps;
-            if want_slice || norms_csv.is_some() {
+            if want_slice && norms_csv.is_none() {
+                last_slice = centre_slice(&grid, |r| backend.download_real_range(&solver.f, r))?;
+            }
+            if let Some(norms) = norms_csv.as_mut() {
                 let f = backend.download_real(&solver.f)?;
-                if let Some(norms) = norms_csv.as_mut() {
-                    let mut row = vec![diag.t];
-                    row.extend(
-                        extra
-                            .moments
-                            .iter()
-                            .map(|&m| velocity_moment(&grid, job.physics.mass, &f, m)),
-                    );
-                    row.extend(sobolev_norms(
-                        &grid,
-                        &f,
-                        &extra.sobolev,
-                        extra.sobolev_weight,
-                    )?);
-                    norms.row(&row)?;
-                }
+                let mut row = vec![diag.t];
+                row.extend(
+                    extra
+                        .moments
+                        .iter()
+                        .map(|&m| velocity_moment(&grid, job.physics.mass, &f, m)),
+                );
+                row.extend(sobolev_norms(
+                    &grid,
+                    &f,
+                    &extra.sobolev,
+                    extra.sobolev_weight,
+                )?);
+                norms.row(&row)?;
                 if want_slice {
-                    last_slice = centre_slice(&grid, &f);
-                    write_npy_f64(
-                        out.join(format!("slices/f_{slice_index:06}.npy")),
-                        &[grid.nx, grid.np],
-                        &last_slice,
-                    )?;
-                    slice_times.row(&[slice_index as f64, diag.t])?;
-                    slice_index += 1;
+                    last_slice = centre_slice(&grid, |r| Ok(f[r].to_vec()))?;
                 }
+            }
+            if want_slice {
+                write_npy_f64(
+                    out.join(format!("slices/f_{slice_index:06}.npy")),
+                    &[grid.nx, grid.np],
+                    &last_slice,
+                )?;
+                slice_times.row(&[slice_index as f64, diag.t])?;
+                slice_index += 1;
             }
             history.push(diag);
             Ok(())

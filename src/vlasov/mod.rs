@@ -23,6 +23,10 @@ use crate::advect::{Advection, LineBoundary, LineShift, MomentumAxes};
 use crate::backend::Backend;
 use crate::field::{strides_of, Elem};
 use crate::poisson::{Boundary, Poisson, PoissonSpec};
+use init::Initial;
+
+/// Host bytes of f64 that `Vlasov::load` samples at a time.
+pub const LOAD_SLAB_BYTES: usize = 64 << 20;
 
 /// The physical model: DESIGN.md section 1.
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -264,6 +268,31 @@ impl<B: Backend + Advection> Vlasov<B> {
     /// Loads f from host values (row-major over `grid.shape()`) and solves for its field.
     pub fn set_f(&mut self, backend: &B, values: &[f64]) -> Result<()> {
         backend.upload_real(&mut self.f, values)?;
+        self.solve_field(backend)
+    }
+
+    /// f = `initial`, sampled slab by slab straight into the field (about `LOAD_SLAB_BYTES`
+    /// of f64 on the host at a time, where `set_f` needs all of f: 8 GiB at 32⁶ cells), then
+    /// its field.
+    pub fn load(&mut self, backend: &B, initial: &Initial) -> Result<()> {
+        self.load_in_slabs(backend, initial, LOAD_SLAB_BYTES)
+    }
+
+    /// `load` with slabs of about `slab_bytes` (at least one position cell's np^d values).
+    pub fn load_in_slabs(
+        &mut self,
+        backend: &B,
+        initial: &Initial,
+        slab_bytes: usize,
+    ) -> Result<()> {
+        let block = self.grid.np.pow(self.grid.dim as u32);
+        let positions = self.grid.nx.pow(self.grid.dim as u32);
+        let per_slab = (slab_bytes / (8 * block)).max(1);
+        for start in (0..positions).step_by(per_slab) {
+            let cells = start..(start + per_slab).min(positions);
+            let values = initial.sample_slab(&self.grid, &self.physics, cells);
+            backend.upload_real_range(&mut self.f, start * block, &values)?;
+        }
         self.solve_field(backend)
     }
 
