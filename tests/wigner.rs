@@ -441,8 +441,9 @@ fn discrete_wigner_is_four_copies_of_wigner_s_cpu() {
 /// Chunk limits for the GPU runs: one chunk, and chunks small enough that both the phase array
 /// and (in 1D and 2D) the matrix split into many.
 fn gpu_backends(dim: usize) -> Vec<(Option<u64>, hvp::gpu::GpuBackend)> {
+    // 1D: 512 bytes hold one 48-point complex line (n = 24), which the FFT needs in one chunk.
     let small = match dim {
-        1 => 256,
+        1 => 512,
         2 => 4096,
         _ => 65536,
     };
