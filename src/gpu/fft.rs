@@ -31,10 +31,9 @@ struct FftParams {
     stride: u32,
     groups_x: u32,
     inverse: u32,
-    scale: f32,
     twist_n: u32,
     twist_div: u32,
-    _pad: u32,
+    _pad: [u32; 2],
 }
 
 /// Lines of one dispatch: `count` lines of the transform's length n starting at element 0 of
@@ -202,10 +201,9 @@ impl GpuBackend {
             stride: lines.stride as u32,
             groups_x: grid.0,
             inverse: inverse as u32,
-            scale: if inverse { 1.0 / n as f32 } else { 1.0 },
             twist_n: twist.as_ref().map_or(0, |t| t.n as u32),
             twist_div: twist.as_ref().map_or(1, |t| t.div as u32),
-            _pad: 0,
+            _pad: [0; 2],
         });
         let twiddles = self.twiddles(n);
         let twist_table = match &twist {
