@@ -30,7 +30,7 @@ pub struct PoissonDemoConfig {
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct GridConfig {
-    /// Points per axis (1 to 3 axes; powers of two on the GPU).
+    /// Points per axis (1 to 3 axes; of the form 2^a·3^b·5^c on the GPU).
     pub n: Vec<usize>,
     /// Box length per axis.
     pub length: Vec<f64>,

@@ -57,19 +57,19 @@ fn max_over<F: Fn(&CompareRow) -> f64>(rows: &[CompareRow], f: F) -> f64 {
 }
 
 /// The grid points for `epsilon`: the same momentum box πεn/L as the base config, so the
-/// resolution rule that holds there holds at every ε; rounded up to a power of two when the
-/// backend's FFT needs one.
-pub fn grid_for(base: &CompareJob, epsilon: f64, power_of_two: bool) -> usize {
+/// resolution rule that holds there holds at every ε; rounded up to an even length the GPU FFT
+/// takes (2^a·3^b·5^c) when `gpu_fft`.
+pub fn grid_for(base: &CompareJob, epsilon: f64, gpu_fft: bool) -> usize {
     let box_p = std::f64::consts::PI * base.physics.epsilon * base.grid.n as f64 / base.grid.length;
     let n = points_needed(epsilon, base.grid.length, box_p).max(8);
-    if power_of_two {
-        n.next_power_of_two()
+    if gpu_fft {
+        crate::gpu::next_fft_len(n)
     } else {
         n + n % 2
     }
 }
 
-/// Runs the study on `backend`; `power_of_two` for the GPU.
+/// Runs the study on `backend` (`limits.max_line` set: the GPU, whose FFT takes 2^a·3^b·5^c).
 pub fn run<B: CompareBackend>(
     backend: &B,
     limits: Limits,
@@ -87,14 +87,14 @@ pub fn run<B: CompareBackend>(
     if base.physics.particles.is_some() {
         bail!("physics.particles is set: a study scales N = ε^(−d) with ε; remove it");
     }
-    let power_of_two = limits.max_line.is_some();
+    let gpu_fft = limits.max_line.is_some();
     std::fs::create_dir_all(out)?;
     let p_values = base.diagnostics.p_values.clone();
     let mut rows = Vec::new();
     for (i, &epsilon) in eps.iter().enumerate() {
         let mut job = base.clone();
         job.physics.epsilon = epsilon;
-        job.grid.n = grid_for(&base, epsilon, power_of_two);
+        job.grid.n = grid_for(&base, epsilon, gpu_fft);
         if !quiet {
             println!(
                 "study: ε = {epsilon}, n = {} ({} of {})",

@@ -53,8 +53,8 @@
 //!
 //! `Wigner` holds one complex field of the phase shape (twice the bytes of the real result)
 //! and one complex matrix. On the GPU the kernels index with 32-bit integers, so the phase
-//! grid may hold at most 2^32 − 1 cells (d = 3: n ≤ 16), and the FFT needs n a power of two;
-//! `Wigner::new` refuses other grids. Fields split into chunks are supported throughout.
+//! grid may hold at most 2^32 − 1 cells (d = 3: n ≤ 16), and the FFT needs n of the form
+//! 2^a·3^b·5^c; `Wigner::new` refuses other grids. Fields split into chunks are supported throughout.
 
 use std::f64::consts::PI;
 

@@ -61,6 +61,81 @@ fn every_power_of_two_length_batched() {
     }
 }
 
+/// Lengths 2^a·3^b·5^c that are not powers of two: each stage radix alone and mixed.
+const MIXED: [usize; 16] = [
+    3, 5, 6, 10, 12, 15, 20, 24, 40, 48, 60, 80, 96, 160, 320, 480,
+];
+
+#[test]
+fn mixed_radix_lengths_along_every_axis() {
+    let Some(gpu) = gpu(None) else { return };
+    for n in MIXED {
+        // Contiguous lines batched many to a workgroup, strided lines, and the middle axis of a
+        // 3D array; then all three axes of it.
+        let batch = (1 << 13) / n;
+        for (shape, axes) in [
+            (vec![batch, n], vec![1]),
+            (vec![n, 7], vec![0]),
+            (vec![3, n, 5], vec![1]),
+            (vec![3, n, 5], vec![0, 1, 2]),
+        ] {
+            let (fwd, back) = check(&gpu, &shape, &axes, &format!("mixed{n}"));
+            assert!(
+                fwd <= TOL && back <= TOL,
+                "length {n} shape {shape:?} axes {axes:?}: {fwd:.2e} {back:.2e}"
+            );
+        }
+    }
+}
+
+#[test]
+fn mixed_radix_lines_across_chunks() {
+    // 16 KiB chunks (2048 elements): the 160-point and 96-point axes cross chunk boundaries.
+    let Some(gpu) = gpu(Some(16 << 10)) else {
+        return;
+    };
+    for (shape, axes) in [
+        (vec![160, 24, 5], vec![0]),
+        (vec![160, 24, 5], vec![2, 1, 0]),
+        (vec![96, 40], vec![0, 1]),
+    ] {
+        let (fwd, back) = check(&gpu, &shape, &axes, "mixed-chunked");
+        assert!(
+            fwd <= TOL && back <= TOL,
+            "{shape:?} axes {axes:?}: {fwd:.2e} {back:.2e}"
+        );
+    }
+}
+
+#[test]
+fn mixed_radix_four_step() {
+    // Three times the adapter's single-pass limit: 3 x max.
+    let Some(gpu) = gpu(None) else { return };
+    let max = gpu.max_fft_len();
+    let (fwd, back) = check(&gpu, &[3 * max, 2], &[0], "mixed-four-step-hw");
+    assert!(fwd <= TOL && back <= TOL, "{fwd:.2e} {back:.2e}");
+    // Single-pass limit forced to 60 points: splits 96 = 2·48, 160 = 4·40, 480 = 8·60,
+    // 3000 = 50·60, 3600 = 60·60, contiguous, strided and across 64 KiB chunks.
+    let Some(mut gpu) = common::gpu(Some(64 << 10)) else {
+        return;
+    };
+    gpu.max_fft_len_override = Some(60);
+    for n in [96, 160, 480, 3000, 3600] {
+        for (shape, axis) in [(vec![3, n], 1), (vec![n, 5], 0)] {
+            let (fwd, back) = check(&gpu, &shape, &[axis], &format!("mixed-four-step-{n}"));
+            assert!(fwd <= TOL && back <= TOL, "{shape:?}: {fwd:.2e} {back:.2e}");
+        }
+    }
+    let (fwd, back) = check(&gpu, &[3000, 6], &[0], "mixed-four-step-across-chunks");
+    assert!(fwd <= TOL && back <= TOL, "{fwd:.2e} {back:.2e}");
+    // 3^7 = 2187 fits under 60² but has no split with both factors at most 60 (27 · 81).
+    let mut no_split = gpu.zeros(&[2187], Elem::Complex).unwrap();
+    let e = gpu
+        .fft(&mut no_split, &[0], FftDirection::Forward)
+        .unwrap_err();
+    assert!(format!("{e}").contains("no split"), "{e}");
+}
+
 #[test]
 fn cube_64_along_each_axis_and_all() {
     let Some(gpu) = gpu(None) else { return };
@@ -115,9 +190,13 @@ fn chunked_cube_and_long_lines_across_chunks() {
 #[test]
 fn clear_errors_for_unsupported_requests() {
     let Some(gpu) = gpu(None) else { return };
-    let mut f = gpu.zeros(&[12, 4], Elem::Complex).unwrap();
+    // A factor 7 (14 = 2·7, 21 = 3·7): refused, naming the lengths that are taken.
+    let mut f = gpu.zeros(&[14, 4], Elem::Complex).unwrap();
     let e = gpu.fft(&mut f, &[0], FftDirection::Forward).unwrap_err();
-    assert!(format!("{e}").contains("power of two"), "{e}");
+    assert!(format!("{e}").contains("2^a·3^b·5^c"), "{e}");
+    let mut g = gpu.zeros(&[4, 21], Elem::Complex).unwrap();
+    let e = gpu.fft(&mut g, &[0, 1], FftDirection::Inverse).unwrap_err();
+    assert!(format!("{e}").contains("length 21 (axis 1)"), "{e}");
     let e = gpu.fft(&mut f, &[2], FftDirection::Forward).unwrap_err();
     assert!(format!("{e}").contains("axis 2"), "{e}");
     let mut r = gpu.zeros(&[8], Elem::Real).unwrap();

@@ -441,8 +441,9 @@ fn discrete_wigner_is_four_copies_of_wigner_s_cpu() {
 /// Chunk limits for the GPU runs: one chunk, and chunks small enough that both the phase array
 /// and (in 1D and 2D) the matrix split into many.
 fn gpu_backends(dim: usize) -> Vec<(Option<u64>, hvp::gpu::GpuBackend)> {
+    // 1D: 512 bytes hold one 48-point complex line (n = 24), which the FFT needs in one chunk.
     let small = match dim {
-        1 => 256,
+        1 => 512,
         2 => 4096,
         _ => 65536,
     };
@@ -456,7 +457,8 @@ fn gpu_backends(dim: usize) -> Vec<(Option<u64>, hvp::gpu::GpuBackend)> {
 fn gpu_matches_cpu() {
     let cpu = CpuBackend::new();
     let mut rng = rng("gpu_matches_cpu");
-    for (dim, n) in [(1, 16), (2, 8), (3, 4)] {
+    // n = 24 and 6: FFT lengths with factors 3 (mixed-radix GPU FFT).
+    for (dim, n) in [(1, 16), (2, 8), (3, 4), (1, 24), (2, 6)] {
         let s = spec(dim, n, TWO_PI, 0.1, 25.0);
         let a = random_hermitian(&mut rng, n.pow(dim as u32));
         let f = random_real(&mut rng, s.shape().iter().product());
@@ -489,11 +491,11 @@ fn gpu_matches_cpu() {
 #[test]
 fn gpu_refuses_grids_it_cannot_handle() {
     let Some(g) = gpu(None) else { return };
-    // The GPU FFT needs powers of two.
-    let e = Wigner::new(&g, &spec(1, 6, TWO_PI, 0.1, 10.0))
+    // The GPU FFT takes lengths 2^a·3^b·5^c only.
+    let e = Wigner::new(&g, &spec(1, 7, TWO_PI, 0.1, 10.0))
         .err()
         .unwrap();
-    assert!(format!("{e:#}").contains("power of two"), "{e:#}");
+    assert!(format!("{e:#}").contains("2^a·3^b·5^c"), "{e:#}");
     // 64^6 phase cells exceed the kernels' 32-bit indices: refused before any allocation.
     let e = Wigner::new(&g, &spec(3, 32, TWO_PI, 0.1, 10.0))
         .err()

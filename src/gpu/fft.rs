@@ -1,11 +1,13 @@
 //! Recording of the FFT along one axis of a chunked field.
 //!
-//! Lines are visited by `record_axis_lines` (gpu/lines.rs): in place where they lie inside one
+//! Lengths 2^a·3^b·5^c: `fft.wgsl` runs one in-place stage per factor (radix 4, 2, 3 or 5), with
+//! every twiddle read from a host table computed in f64. Powers of two take the same kernel
+//! (radix-4 stages, one radix-2 stage when the exponent is odd). Lines are visited by `record_axis_lines` (gpu/lines.rs): in place where they lie inside one
 //! chunk, through the gather scratch where they cross chunks. `fft.wgsl` reads and writes each
 //! element once per pass.
 //!
 //! Lines longer than workgroup memory holds (n > M) take the four-step route, n = n1·n2 with
-//! n2 = M: FFTs of length n1 across the line (stride n2) with the twist factors W_n^(j2·k1)
+//! n2 the largest divisor of n up to M (and n1 ≤ M too): FFTs of length n1 across the line (stride n2) with the twist factors W_n^(j2·k1)
 //! applied on the way out, FFTs of length n2 along it, and a digit transposition
 //! (k1·n2 + k2 → k2·n1 + k1) through a scratch buffer. Three read-write passes instead of one.
 
@@ -29,10 +31,9 @@ struct FftParams {
     stride: u32,
     groups_x: u32,
     inverse: u32,
-    scale: f32,
     twist_n: u32,
     twist_div: u32,
-    _pad: u32,
+    _pad: [u32; 2],
 }
 
 /// Lines of one dispatch: `count` lines of the transform's length n starting at element 0 of
@@ -75,14 +76,14 @@ impl GpuBackend {
         self.max_fft_len() * self.max_fft_len()
     }
 
-    /// exp(−2πi k / n) for k < count, computed in f64 and stored as f32 pairs.
-    fn twiddles(&self, n: usize, count: usize) -> Arc<wgpu::Buffer> {
+    /// exp(−2πi k / n) for k < n, computed in f64 and stored as f32 pairs.
+    fn twiddles(&self, n: usize) -> Arc<wgpu::Buffer> {
         use wgpu::util::DeviceExt;
         let mut cache = self.twiddles.lock().unwrap();
         cache
-            .entry((n, count))
+            .entry(n)
             .or_insert_with(|| {
-                let table: Vec<f32> = (0..count)
+                let table: Vec<f32> = (0..n)
                     .flat_map(|k| {
                         let phase = -2.0 * std::f64::consts::PI * k as f64 / n as f64;
                         unit_f32(phase.cos(), phase.sin())
@@ -112,14 +113,24 @@ impl GpuBackend {
         if n == 1 {
             return Ok(());
         }
-        if !n.is_power_of_two() {
-            bail!("GPU FFT length {n} (axis {axis}) is not a power of two");
+        if stage_counts(n).is_none() {
+            bail!(
+                "GPU FFT length {n} (axis {axis}) is not supported: the GPU FFT takes lengths \
+                 2^a·3^b·5^c (e.g. 96, 160, 256, 320); use such a length or --backend cpu"
+            );
         }
         if n > self.max_fft_len_multipass() {
             bail!(
                 "GPU FFT length {n} (axis {axis}) exceeds {}, the longest line the two-level \
                  FFT handles on this adapter",
                 self.max_fft_len_multipass()
+            );
+        }
+        if n > self.max_fft_len() && self.four_step_split(n).is_none() {
+            bail!(
+                "GPU FFT length {n} (axis {axis}) has no split n1·n2 with both factors at most \
+                 {}, the longest line of one pass on this adapter",
+                self.max_fft_len()
             );
         }
         self.record_axis_lines(encoder, field, axis, |encoder, buf, batch| {
@@ -141,11 +152,12 @@ impl GpuBackend {
         lines: Lines,
         dir: FftDirection,
     ) -> Result<()> {
-        let max = self.max_fft_len();
-        if n <= max {
+        if n <= self.max_fft_len() {
             return self.record_fft_lines(encoder, buf, n, lines, dir, None);
         }
-        let (n1, n2) = (n / max, max);
+        let Some((n1, n2)) = self.four_step_split(n) else {
+            bail!("GPU FFT length {n}: no four-step split on this adapter");
+        };
         let s = lines.stride;
         let across = Lines {
             count: lines.count * n2,
@@ -160,6 +172,14 @@ impl GpuBackend {
         self.record_digit_transpose(encoder, buf, lines.count * n, n1, n2, s)
     }
 
+    /// n = n1·n2 for the four-step route: n2 the largest divisor of n that one pass holds, so
+    /// that n1 is as short as it can be; None when n1 would not fit in one pass either.
+    fn four_step_split(&self, n: usize) -> Option<(usize, usize)> {
+        let max = self.max_fft_len();
+        let n2 = (1..=max.min(n)).rev().find(|d| n.is_multiple_of(*d))?;
+        (n / n2 <= max).then_some((n / n2, n2))
+    }
+
     fn record_fft_lines(
         &self,
         encoder: &mut wgpu::CommandEncoder,
@@ -170,7 +190,7 @@ impl GpuBackend {
         twist: Option<Twist>,
     ) -> Result<()> {
         let lines_per_wg = (MIN_BLOCK / n).max(1);
-        let pipeline = self.pipeline(ShaderFile::Fft, "fft_lines", &fft_constants(n))?;
+        let pipeline = self.pipeline(ShaderFile::Fft, "fft_lines", &fft_constants(n)?)?;
         let grid = dispatch_grid(
             lines.count.div_ceil(lines_per_wg) as u64,
             self.ctx.limits.max_compute_workgroups_per_dimension,
@@ -181,14 +201,13 @@ impl GpuBackend {
             stride: lines.stride as u32,
             groups_x: grid.0,
             inverse: inverse as u32,
-            scale: if inverse { 1.0 / n as f32 } else { 1.0 },
             twist_n: twist.as_ref().map_or(0, |t| t.n as u32),
             twist_div: twist.as_ref().map_or(1, |t| t.div as u32),
-            _pad: 0,
+            _pad: [0; 2],
         });
-        let twiddles = self.twiddles(n, n / 2);
+        let twiddles = self.twiddles(n);
         let twist_table = match &twist {
-            Some(t) => self.twiddles(t.n, t.n),
+            Some(t) => self.twiddles(t.n),
             None => twiddles.clone(),
         };
         let bg = self.bind_group(&pipeline, &[buf, &twiddles, &params, &twist_table]);
@@ -209,7 +228,7 @@ impl GpuBackend {
     ) -> Result<()> {
         let bytes = total as u64 * 8;
         let scratch = self.scratch("fft transpose", bytes);
-        let pipeline = self.pipeline(ShaderFile::Fft, "transpose_digits", &fft_constants(n2))?;
+        let pipeline = self.pipeline(ShaderFile::Fft, "transpose_digits", &fft_constants(n2)?)?;
         let grid = dispatch_grid(
             total.div_ceil(FFT_WG_SIZE as usize) as u64,
             self.ctx.limits.max_compute_workgroups_per_dimension,
@@ -254,12 +273,70 @@ fn unit_f32(c: f64, s: f64) -> [f32; 2] {
     best
 }
 
+/// Whether the GPU FFT takes lines of n points (n = 2^a·3^b·5^c), whatever the adapter.
+pub fn supported_fft_len(n: usize) -> bool {
+    stage_counts(n).is_some()
+}
+
+/// The smallest even length ≥ n that the GPU FFT takes.
+pub fn next_fft_len(n: usize) -> usize {
+    // Ends at the next power of two at the latest.
+    let mut m = n.max(2).next_multiple_of(2);
+    while !supported_fft_len(m) {
+        m += 2;
+    }
+    m
+}
+
+/// The stages of a length-n FFT as counts of radix 4, 2, 3 and 5 (one radix-2 stage at most:
+/// radix 4 does two of them with fewer barriers and multiplications); None when n has another
+/// prime factor.
+fn stage_counts(n: usize) -> Option<[u32; 4]> {
+    if n == 0 {
+        return None;
+    }
+    let mut rest = n;
+    let mut exps = [0u32; 3];
+    for (e, p) in exps.iter_mut().zip([2, 3, 5]) {
+        while rest.is_multiple_of(p) {
+            rest /= p;
+            *e += 1;
+        }
+    }
+    (rest == 1).then_some([exps[0] / 2, exps[0] % 2, exps[1], exps[2]])
+}
+
 /// Compile-time sizes of the FFT kernel for lines of length n.
-fn fft_constants(n: usize) -> [(&'static str, u32); 4] {
-    [
+fn fft_constants(n: usize) -> Result<[(&'static str, u32); 7]> {
+    let Some([s4, s2, s3, s5]) = stage_counts(n) else {
+        bail!("GPU FFT length {n} is not of the form 2^a·3^b·5^c");
+    };
+    Ok([
         ("LEN", n as u32),
-        ("LOG2_LEN", n.trailing_zeros()),
         ("LINES_PER_WG", (MIN_BLOCK / n).max(1) as u32),
         ("WG_SIZE", FFT_WG_SIZE),
-    ]
+        ("STAGES4", s4),
+        ("STAGES2", s2),
+        ("STAGES3", s3),
+        ("STAGES5", s5),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stages_and_lengths() {
+        assert_eq!(stage_counts(1), Some([0, 0, 0, 0]));
+        assert_eq!(stage_counts(8), Some([1, 1, 0, 0]));
+        assert_eq!(stage_counts(160), Some([2, 1, 0, 1]));
+        assert_eq!(stage_counts(480), Some([2, 1, 1, 1]));
+        assert_eq!(stage_counts(14), None);
+        assert_eq!(stage_counts(0), None);
+        assert_eq!(next_fft_len(1), 2);
+        assert_eq!(next_fft_len(97), 100);
+        assert_eq!(next_fft_len(161), 162);
+        assert_eq!(next_fft_len(127), 128);
+    }
 }

@@ -25,6 +25,7 @@ use crate::backend::{
 };
 use crate::field::{check_shape, strides_of, ChunkLayout, Elem};
 pub use context::{list_adapters, list_all_adapters, AdapterSummary, GpuContext, GpuOptions};
+pub use fft::{next_fft_len, supported_fft_len};
 use shaders::ShaderFile;
 use timer::PassTimer;
 
@@ -66,8 +67,8 @@ type PipelineKey = (ShaderFile, &'static str, Vec<(&'static str, u32)>);
 pub struct GpuBackend {
     pub ctx: GpuContext,
     pipelines: Mutex<HashMap<PipelineKey, Arc<wgpu::ComputePipeline>>>,
-    /// exp(−2πi k/n) for k < count, keyed by (n, count).
-    twiddles: Mutex<HashMap<(usize, usize), Arc<wgpu::Buffer>>>,
+    /// exp(−2πi k/n) for k < n, keyed by n.
+    twiddles: Mutex<HashMap<usize, Arc<wgpu::Buffer>>>,
     /// Scratch buffers by purpose (FFT gather, FFT transpose), each about one chunk.
     scratch: Mutex<HashMap<&'static str, Arc<wgpu::Buffer>>>,
     timer: Mutex<Option<PassTimer>>,

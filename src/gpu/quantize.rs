@@ -76,9 +76,10 @@ impl GpuBackend {
 impl QuantizeKernels for GpuBackend {
     fn check_quantize(&self, geom: QuantizeGeom) -> Result<()> {
         crate::field::check_shape(&geom.phase_shape())?;
-        if !geom.n.is_power_of_two() {
+        if !super::supported_fft_len(geom.n) {
             bail!(
-                "Wigner/Weyl on the GPU: n = {} points per axis; the GPU FFT needs a power of two",
+                "Wigner/Weyl on the GPU: n = {} points per axis; the GPU FFT takes lengths \
+                 2^a·3^b·5^c (e.g. 96, 160, 256)",
                 geom.n
             );
         }

@@ -64,10 +64,13 @@ impl ShaderFile {
     pub fn example_constants(self) -> Vec<(&'static str, u32)> {
         match self {
             ShaderFile::Fft => vec![
-                ("LEN", 64),
-                ("LOG2_LEN", 6),
-                ("LINES_PER_WG", 16),
+                ("LEN", 60),
+                ("LINES_PER_WG", 17),
                 ("WG_SIZE", 256),
+                ("STAGES4", 1),
+                ("STAGES2", 0),
+                ("STAGES3", 1),
+                ("STAGES5", 1),
             ],
             ShaderFile::Elementwise => vec![("COMP", 2), ("X_COMP", 1), ("WG_SIZE", 256)],
             ShaderFile::Reduce => vec![("WG_SIZE", 256), ("ITEMS", 16)],

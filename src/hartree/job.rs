@@ -40,7 +40,7 @@ pub struct HartreeJob {
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct HartreeGridConfig {
-    /// Points per axis (a power of two on the GPU).
+    /// Points per axis (of the form 2^a·3^b·5^c on the GPU).
     pub n: usize,
     /// Side L of the box: [0, L) when periodic, [−L/2, L/2) when isolated.
     pub length: f64,
