@@ -1,8 +1,10 @@
 //! Recording of the FFT along one axis of a chunked field.
 //!
 //! Lengths 2^a·3^b·5^c: `fft.wgsl` runs one in-place stage per factor (radix 4, 2, 3 or 5), with
-//! every twiddle read from a host table computed in f64. Powers of two take the same kernel
-//! (radix-4 stages, one radix-2 stage when the exponent is odd). Lines are visited by `record_axis_lines` (gpu/lines.rs): in place where they lie inside one
+//! every twiddle read from a host table computed in f64 (inside the radix-3 and radix-5
+//! butterflies, f32 constants) and the digit-reversal permutation from a host table too.
+//! Powers of two take the same kernel (radix-4 stages, one radix-2 stage when the exponent is
+//! odd). Lines are visited by `record_axis_lines` (gpu/lines.rs): in place where they lie inside one
 //! chunk, through the gather scratch where they cross chunks. `fft.wgsl` reads and writes each
 //! element once per pass.
 //!
@@ -11,7 +13,8 @@
 //! applied on the way out, FFTs of length n2 along it, and a digit transposition
 //! (k1·n2 + k2 → k2·n1 + k1) through a scratch buffer. Three read-write passes instead of one.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{bail, Result};
 
@@ -78,23 +81,47 @@ impl GpuBackend {
 
     /// exp(−2πi k / n) for k < n, computed in f64 and stored as f32 pairs.
     fn twiddles(&self, n: usize) -> Arc<wgpu::Buffer> {
+        self.fft_table(&self.twiddles, n, "fft twiddles", || {
+            let table: Vec<f32> = (0..n)
+                .flat_map(|k| {
+                    let phase = -2.0 * std::f64::consts::PI * k as f64 / n as f64;
+                    unit_f32(phase.cos(), phase.sin())
+                })
+                .collect();
+            bytemuck::cast_slice(&table).to_vec()
+        })
+    }
+
+    /// `digit_reversal(n)` on the device.
+    fn fft_digits(&self, n: usize) -> Result<Arc<wgpu::Buffer>> {
+        let Some(stages) = stage_counts(n) else {
+            bail!("GPU FFT length {n} is not of the form 2^a·3^b·5^c");
+        };
+        Ok(self.fft_table(&self.fft_digits, n, "fft digits", || {
+            bytemuck::cast_slice(&digit_reversal(n, stages)).to_vec()
+        }))
+    }
+
+    /// The table of length n in `cache`, built and uploaded on first use.
+    fn fft_table(
+        &self,
+        cache: &Mutex<HashMap<usize, Arc<wgpu::Buffer>>>,
+        n: usize,
+        label: &str,
+        contents: impl FnOnce() -> Vec<u8>,
+    ) -> Arc<wgpu::Buffer> {
         use wgpu::util::DeviceExt;
-        let mut cache = self.twiddles.lock().unwrap();
         cache
+            .lock()
+            .unwrap()
             .entry(n)
             .or_insert_with(|| {
-                let table: Vec<f32> = (0..n)
-                    .flat_map(|k| {
-                        let phase = -2.0 * std::f64::consts::PI * k as f64 / n as f64;
-                        unit_f32(phase.cos(), phase.sin())
-                    })
-                    .collect();
                 Arc::new(
                     self.ctx
                         .device
                         .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                            label: Some("fft twiddles"),
-                            contents: bytemuck::cast_slice(&table),
+                            label: Some(label),
+                            contents: &contents(),
                             usage: wgpu::BufferUsages::STORAGE,
                         }),
                 )
@@ -210,7 +237,17 @@ impl GpuBackend {
             Some(t) => self.twiddles(t.n),
             None => twiddles.clone(),
         };
-        let bg = self.bind_group(&pipeline, &[buf, &twiddles, &params, &twist_table]);
+        let digits = self.fft_digits(n)?;
+        let bg = self.bind_group_at(
+            &pipeline,
+            &[
+                (0, buf),
+                (1, &twiddles),
+                (2, &params),
+                (3, &twist_table),
+                (6, &digits),
+            ],
+        );
         self.record_dispatch(encoder, "fft", &pipeline, &bg, grid);
         Ok(())
     }
@@ -306,6 +343,27 @@ fn stage_counts(n: usize) -> Option<[u32; 4]> {
     (rest == 1).then_some([exps[0] / 2, exps[0] % 2, exps[1], exps[2]])
 }
 
+/// Where input element j of a length-n line goes so that the kernel's in-place stages (radix 4,
+/// 2, 3, 5 in that order) need no reordering: the last stage's radix r takes the r
+/// subsequences j ≡ q (mod r) as contiguous blocks of n / r, and so on down.
+fn digit_reversal(n: usize, [s4, s2, s3, s5]: [u32; 4]) -> Vec<u32> {
+    let radices: Vec<usize> = [(4, s4), (2, s2), (3, s3), (5, s5)]
+        .iter()
+        .flat_map(|&(r, count)| std::iter::repeat_n(r, count as usize))
+        .collect();
+    (0..n)
+        .map(|j| {
+            let (mut pos, mut rest, mut len) = (0, j, n);
+            for &r in radices.iter().rev() {
+                len /= r;
+                pos += (rest % r) * len;
+                rest /= r;
+            }
+            pos as u32
+        })
+        .collect()
+}
+
 /// Compile-time sizes of the FFT kernel for lines of length n.
 fn fft_constants(n: usize) -> Result<[(&'static str, u32); 7]> {
     let Some([s4, s2, s3, s5]) = stage_counts(n) else {
@@ -338,5 +396,22 @@ mod tests {
         assert_eq!(next_fft_len(97), 100);
         assert_eq!(next_fft_len(161), 162);
         assert_eq!(next_fft_len(127), 128);
+    }
+
+    #[test]
+    fn digit_reversal_is_a_permutation() {
+        let table = |n| digit_reversal(n, stage_counts(n).unwrap());
+        // 8 = 4·2: the radix-2 stage last takes the even and odd j as halves.
+        assert_eq!(table(8), [0, 4, 1, 5, 2, 6, 3, 7]);
+        // 6 = 2·3: the radix-3 stage last takes j mod 3 as blocks of 2.
+        assert_eq!(table(6), [0, 2, 4, 1, 3, 5]);
+        for n in [1, 2, 4, 12, 60, 160, 480, 1000] {
+            let mut t = table(n);
+            t.sort_unstable();
+            assert!(
+                t.iter().enumerate().all(|(i, &v)| v as usize == i),
+                "n = {n}"
+            );
+        }
     }
 }

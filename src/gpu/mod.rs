@@ -69,6 +69,8 @@ pub struct GpuBackend {
     pipelines: Mutex<HashMap<PipelineKey, Arc<wgpu::ComputePipeline>>>,
     /// exp(−2πi k/n) for k < n, keyed by n.
     twiddles: Mutex<HashMap<usize, Arc<wgpu::Buffer>>>,
+    /// The FFT's digit-reversal permutation of 0..n, keyed by n.
+    fft_digits: Mutex<HashMap<usize, Arc<wgpu::Buffer>>>,
     /// Scratch buffers by purpose (FFT gather, FFT transpose), each about one chunk.
     scratch: Mutex<HashMap<&'static str, Arc<wgpu::Buffer>>>,
     timer: Mutex<Option<PassTimer>>,
@@ -147,6 +149,7 @@ impl GpuBackend {
             ctx,
             pipelines: Mutex::new(HashMap::new()),
             twiddles: Mutex::new(HashMap::new()),
+            fft_digits: Mutex::new(HashMap::new()),
             scratch: Mutex::new(HashMap::new()),
             timer: Mutex::new(None),
             poison_scratch: false,
