@@ -23,17 +23,22 @@ struct OperatorParams {
     _pad: [u32; 3],
 }
 
-impl MatrixKernels for GpuBackend {
-    fn conjugation_phase(&self, a: &mut GpuField, table: &GpuField, scale: f64) -> Result<()> {
-        let points = check_operator(a, table)?;
+impl GpuBackend {
+    /// One thread per entry of the operator `a`, chunk by chunk, with the table in one
+    /// binding: the shape of the kernels that scale every entry by a function of its (row,
+    /// column). `params` fills what is particular to the kernel into the chunk's parameters.
+    fn operator_entries(
+        &self,
+        entry: &'static str,
+        a: &mut GpuField,
+        table: &GpuField,
+        points: usize,
+        params: OperatorParams,
+    ) -> Result<()> {
         u32::try_from(a.len())
             .map_err(|_| anyhow::anyhow!("operator too large for 32-bit indices"))?;
-        let pipeline = self.pipeline(
-            ShaderFile::Hartree,
-            "conjugation_phase",
-            &[("WG_SIZE", WG_SIZE)],
-        )?;
-        let mut encoder = self.ctx.encoder("conjugation phase");
+        let pipeline = self.pipeline(ShaderFile::Hartree, entry, &[("WG_SIZE", WG_SIZE)])?;
+        let mut encoder = self.ctx.encoder(entry);
         let t = self.as_one_buffer(&mut encoder, table, "operator table")?;
         for (c, chunk) in a.chunks.iter().enumerate() {
             let range = a.layout.chunk_range(c);
@@ -47,15 +52,24 @@ impl MatrixKernels for GpuBackend {
                 points: points as u32,
                 start_row: (range.start / points) as u32,
                 start_col: (range.start % points) as u32,
-                first_diag: 0,
-                scale: scale as f32,
-                ..OperatorParams::zeroed()
+                ..params
             });
             let bg = self.bind_group_at(&pipeline, &[(0, chunk), (1, &t), (2, &params)]);
-            self.record_dispatch(&mut encoder, "conjugation phase", &pipeline, &bg, grid);
+            self.record_dispatch(&mut encoder, entry, &pipeline, &bg, grid);
         }
         self.ctx.queue.submit([encoder.finish()]);
         Ok(())
+    }
+}
+
+impl MatrixKernels for GpuBackend {
+    fn conjugation_phase(&self, a: &mut GpuField, table: &GpuField, scale: f64) -> Result<()> {
+        let points = check_operator(a, table)?;
+        let params = OperatorParams {
+            scale: scale as f32,
+            ..OperatorParams::zeroed()
+        };
+        self.operator_entries("conjugation_phase", a, table, points, params)
     }
 
     fn diagonal(&self, a: &GpuField, out: &mut GpuField) -> Result<()> {
@@ -98,35 +112,11 @@ impl MatrixKernels for GpuBackend {
 
     fn position_commutator(&self, a: &mut GpuField, table: &GpuField, axis: usize) -> Result<()> {
         let ax = check_axis_table(a, table, axis)?;
-        u32::try_from(a.len())
-            .map_err(|_| anyhow::anyhow!("operator too large for 32-bit indices"))?;
-        let pipeline = self.pipeline(
-            ShaderFile::Hartree,
-            "position_commutator",
-            &[("WG_SIZE", WG_SIZE)],
-        )?;
-        let mut encoder = self.ctx.encoder("position commutator");
-        let t = self.as_one_buffer(&mut encoder, table, "separation table")?;
-        for (c, chunk) in a.chunks.iter().enumerate() {
-            let range = a.layout.chunk_range(c);
-            let grid = dispatch_grid(
-                (range.len() as u64).div_ceil(WG_SIZE as u64),
-                self.ctx.limits.max_compute_workgroups_per_dimension,
-            )?;
-            let params = self.uniform(&OperatorParams {
-                n: range.len() as u32,
-                groups_x: grid.0,
-                points: ax.points as u32,
-                start_row: (range.start / ax.points) as u32,
-                start_col: (range.start % ax.points) as u32,
-                axis_n: ax.n as u32,
-                axis_stride: ax.stride as u32,
-                ..OperatorParams::zeroed()
-            });
-            let bg = self.bind_group_at(&pipeline, &[(0, chunk), (1, &t), (2, &params)]);
-            self.record_dispatch(&mut encoder, "position commutator", &pipeline, &bg, grid);
-        }
-        self.ctx.queue.submit([encoder.finish()]);
-        Ok(())
+        let params = OperatorParams {
+            axis_n: ax.n as u32,
+            axis_stride: ax.stride as u32,
+            ..OperatorParams::zeroed()
+        };
+        self.operator_entries("position_commutator", a, table, ax.points, params)
     }
 }

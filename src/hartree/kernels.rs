@@ -37,12 +37,8 @@ pub(crate) struct AxisTable {
     pub stride: usize,
 }
 
-/// Checks an operator, an axis of it and a separation table of 2n values along that axis.
-pub(crate) fn check_axis_table(
-    a: &impl FieldInfo,
-    table: &impl FieldInfo,
-    axis: usize,
-) -> Result<AxisTable> {
+/// The grid shape [n..] of an operator [n..] ++ [n..] (complex) with a real table.
+fn operator_grid(a: &impl FieldInfo, table: &impl FieldInfo) -> Result<Vec<usize>> {
     if a.elem() != Elem::Complex || table.elem() != Elem::Real {
         bail!("operator kernels need a complex operator and a real table");
     }
@@ -51,10 +47,24 @@ pub(crate) fn check_axis_table(
     if !shape.len().is_multiple_of(2) || shape[..d] != shape[d..] {
         bail!("an operator has shape [n..] ++ [n..] with equal halves, not {shape:?}");
     }
-    if axis >= d {
-        bail!("axis {axis} of an operator on a {d}-dimensional grid");
+    Ok(shape[..d].to_vec())
+}
+
+/// Checks an operator, an axis of it and a separation table of 2n values along that axis.
+pub(crate) fn check_axis_table(
+    a: &impl FieldInfo,
+    table: &impl FieldInfo,
+    axis: usize,
+) -> Result<AxisTable> {
+    let grid = operator_grid(a, table)?;
+    if axis >= grid.len() {
+        bail!(
+            "axis {axis} of an operator on a {}-dimensional grid",
+            grid.len()
+        );
     }
-    let n = shape[axis];
+    let d = grid.len();
+    let n = grid[axis];
     if table.len() != 2 * n {
         bail!(
             "separation table of {} values along an axis of {n} points (expected 2n = {})",
@@ -63,23 +73,16 @@ pub(crate) fn check_axis_table(
         );
     }
     Ok(AxisTable {
-        points: shape[..d].iter().product(),
+        points: grid.iter().product(),
         n,
-        stride: shape[axis + 1..d].iter().product(),
+        stride: grid[axis + 1..d].iter().product(),
     })
 }
 
 /// Checks an operator and a table over its points; returns P.
 pub(crate) fn check_operator(a: &impl FieldInfo, table: &impl FieldInfo) -> Result<usize> {
-    if a.elem() != Elem::Complex || table.elem() != Elem::Real {
-        bail!("operator kernels need a complex operator and a real table");
-    }
-    let shape = a.shape();
-    let d = shape.len() / 2;
-    if !shape.len().is_multiple_of(2) || shape[..d] != shape[d..] {
-        bail!("an operator has shape [n..] ++ [n..] with equal halves, not {shape:?}");
-    }
-    let points: usize = shape[..d].iter().product();
+    let grid = operator_grid(a, table)?;
+    let points: usize = grid.iter().product();
     if table.len() != points {
         bail!(
             "table of {} values for an operator on {points} points",
