@@ -53,6 +53,10 @@ enum Command {
         /// Override a config key by its dotted name, e.g. --set grid.n=[64,64,64].
         #[arg(long = "set", value_name = "KEY=VALUE")]
         sets: Vec<String>,
+        /// Print the plan (grid, memory against the device, steps) and its checks, then stop
+        /// without allocating anything.
+        #[arg(long)]
+        plan_only: bool,
     },
     /// Hartree against Vlasov from one initial density matrix: tr|ω_t − ω̃_t| and the paper's
     /// bounds (a kind = "compare" config, or a kind = "hartree" one without its diagnostics).
@@ -67,6 +71,10 @@ enum Command {
         /// Run even when the grid does not resolve the state's momentum spread.
         #[arg(long)]
         force: bool,
+        /// Print the plan and its checks, then stop (the resolution check needs W_0 and is not
+        /// part of it).
+        #[arg(long)]
+        plan_only: bool,
     },
     /// One comparison per ε (grid from the resolution rule) and the rate in ε of
     /// max_t tr|ω_t − ω̃_t|/N: study.csv, study.json, study.png.
@@ -242,13 +250,19 @@ fn main() {
 fn run(cli: &Cli) -> Result<()> {
     match &cli.command {
         Command::Adapters { json } => adapters(*json),
-        Command::Run { config, out, sets } => run_config(cli, config, out.as_deref(), sets),
+        Command::Run {
+            config,
+            out,
+            sets,
+            plan_only,
+        } => run_config(cli, config, out.as_deref(), sets, *plan_only),
         Command::Compare {
             config,
             out,
             sets,
             force,
-        } => run_compare(cli, config, out.as_deref(), sets, *force),
+            plan_only,
+        } => run_compare(cli, config, out.as_deref(), sets, *force, *plan_only),
         Command::Study {
             config,
             eps,
@@ -320,7 +334,13 @@ fn adapters(json: bool) -> Result<()> {
     Ok(())
 }
 
-fn run_config(cli: &Cli, path: &Path, out: Option<&Path>, sets: &[String]) -> Result<()> {
+fn run_config(
+    cli: &Cli,
+    path: &Path,
+    out: Option<&Path>,
+    sets: &[String],
+    plan_only: bool,
+) -> Result<()> {
     let table = config::load(path, sets)?;
     let kind = config::kind(&table)?;
     let out = match out {
@@ -328,6 +348,7 @@ fn run_config(cli: &Cli, path: &Path, out: Option<&Path>, sets: &[String]) -> Re
         None => PathBuf::from("out").join(path.file_stem().context("config path has no name")?),
     };
     match kind.as_str() {
+        "poisson-demo" if plan_only => bail!("--plan-only: a poisson-demo job has no plan"),
         "poisson-demo" => {
             let cfg: demo::PoissonDemoConfig = config::job(&table)?;
             let backend = cli.open_backend()?;
@@ -337,18 +358,27 @@ fn run_config(cli: &Cli, path: &Path, out: Option<&Path>, sets: &[String]) -> Re
             let job: vlasov::job::VlasovJob = config::job(&table)?;
             let backend = cli.open_backend()?;
             let limits = backend.limits();
+            if plan_only {
+                return job.plan(&limits).map(|_| ());
+            }
             with_backend!(&backend, b => vlasov::job::run(b, limits, job, &out, false).map(|_| ()))
         }
         "hartree" => {
             let job: hartree::job::HartreeJob = config::job(&table)?;
             let backend = cli.open_backend()?;
             let limits = backend.limits();
+            if plan_only {
+                return job.plan(&limits).map(|_| ());
+            }
             with_backend!(&backend, b => hartree::job::run(b, limits, job, &out, false).map(|_| ()))
         }
         "compare" => {
             let job: compare::job::CompareJob = config::job(&table)?;
             let backend = cli.open_backend()?;
             let limits = backend.limits();
+            if plan_only {
+                return job.plan(&limits).map(|_| ());
+            }
             with_backend!(&backend, b => compare::job::run(b, limits, job, &out, false).map(|_| ()))
         }
         other => {
@@ -429,6 +459,7 @@ fn run_compare(
     out: Option<&Path>,
     sets: &[String],
     force: bool,
+    plan_only: bool,
 ) -> Result<()> {
     let job = compare_job(path, sets, force)?;
     let out = match out {
@@ -437,6 +468,9 @@ fn run_compare(
     };
     let backend = cli.open_backend()?;
     let limits = backend.limits();
+    if plan_only {
+        return job.plan(&limits).map(|_| ());
+    }
     with_backend!(&backend, b => compare::job::run(b, limits, job, &out, false).map(|_| ()))
 }
 

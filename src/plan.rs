@@ -52,6 +52,40 @@ pub struct Limits {
     pub max_buffer_bytes: Option<u64>,
 }
 
+impl Limits {
+    /// Whether the backend keeps its fields in host memory (the CPU backend: no device buffer
+    /// limit), so that a plan counts them against the host's free memory.
+    pub fn fields_on_host(&self) -> bool {
+        self.max_buffer_bytes.is_none()
+    }
+}
+
+/// Refuses a run whose host memory (what it holds on the host, plus its fields where the
+/// backend keeps them there) exceeds what the host has free.
+pub fn check_host_memory(limits: &Limits, host_bytes: u64, field_bytes: u64) -> anyhow::Result<()> {
+    let need = host_bytes
+        + if limits.fields_on_host() {
+            field_bytes
+        } else {
+            0
+        };
+    if let Some(avail) = host_available_bytes() {
+        if need > avail {
+            anyhow::bail!(
+                "the run needs {} of host memory{}, {} is available",
+                human(need),
+                if limits.fields_on_host() {
+                    " (the CPU backend keeps its fields there)"
+                } else {
+                    ""
+                },
+                human(avail)
+            );
+        }
+    }
+    Ok(())
+}
+
 /// The schedule of a run, from the time settings.
 #[derive(Clone, Debug, Serialize)]
 pub struct Schedule {

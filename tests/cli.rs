@@ -571,11 +571,46 @@ fn every_compare_config_plans() {
             real_bytes: 4,
             chunk_bytes: Some(128 << 20),
             max_line: Some(4096),
-            max_buffer_bytes: None,
+            max_buffer_bytes: Some(2 << 30),
         };
         let plan = job
             .plan(&limits)
             .unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
         assert!(plan.schedule.steps > 0, "{}", path.display());
     }
+}
+
+/// `--plan-only` prints the plan and stops: no output folder, no allocation (a 32⁶ Vlasov run
+/// plans in well under a second).
+#[test]
+fn plan_only_prints_the_plan_and_writes_nothing() {
+    let out = tmp_dir("plan-only");
+    for args in [
+        vec!["compare", "configs/compare_calibration_1d.toml"],
+        vec!["run", "configs/landau_3d.toml"],
+        vec!["run", "configs/hartree_3d.toml"],
+    ] {
+        let o = hvp()
+            .args(&args)
+            .args(["--backend", "cpu", "--plan-only", "--out"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(
+            text.contains("plan:") && text.contains("memory:"),
+            "{args:?}: {text}"
+        );
+        assert!(!out.exists(), "{args:?} wrote {}", out.display());
+    }
+    let o = hvp()
+        .args(["run", "configs/poisson_periodic_3d.toml", "--plan-only"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
 }

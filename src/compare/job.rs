@@ -24,7 +24,7 @@ use crate::hartree::job::HartreeGridConfig;
 use crate::hartree::spectrum::MAX_ROWS;
 use crate::hartree::{HartreeGrid, HartreePhysics};
 use crate::output::{plot_lines, CsvWriter};
-use crate::plan::{host_available_bytes, human, Limits, Schedule, TimeConfig};
+use crate::plan::{check_host_memory, human, Limits, Schedule, TimeConfig};
 use crate::tracenorm::{default_tolerance, roundoff_floor, TraceNormMethod};
 use crate::vlasov::{Numerics, PhaseGrid, Splitting};
 use crate::wigner::PhaseGridSpec;
@@ -364,15 +364,7 @@ impl CompareJob {
                 "  warning: Sobolev norms of order ≥ 4 of f32 data are dominated by round-off; use --backend cpu for them"
             );
         }
-        if let Some(avail) = host_available_bytes() {
-            if host_bytes > avail {
-                bail!(
-                    "the measurements need {} of host memory, {} is available",
-                    human(host_bytes),
-                    human(avail)
-                );
-            }
-        }
+        check_host_memory(limits, host_bytes, device_bytes)?;
         Ok(ComparePlan {
             grid,
             spec,

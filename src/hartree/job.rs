@@ -21,7 +21,7 @@ use super::spectrum::MAX_ROWS;
 use super::{HartreeGrid, HartreePhysics};
 use crate::backend::Backend;
 use crate::output::{plot_heatmap, plot_lines, write_npy_f64, CsvWriter};
-use crate::plan::{host_available_bytes, human, Limits, Progress, Schedule, TimeConfig};
+use crate::plan::{check_host_memory, human, Limits, Progress, Schedule, TimeConfig};
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -129,15 +129,7 @@ impl HartreeJob {
             schedule.steps.div_ceil(schedule.output_every) + 1,
             if spectrum { ", occupation spectrum at each" } else { "" }
         );
-        if let Some(avail) = host_available_bytes() {
-            if host_bytes > avail {
-                bail!(
-                    "the run needs {} of host memory, {} is available",
-                    human(host_bytes),
-                    human(avail)
-                );
-            }
-        }
+        check_host_memory(limits, host_bytes, 2 * a_bytes)?;
         Ok((grid, schedule, spectrum))
     }
 }

@@ -21,7 +21,7 @@ use super::{GridConfig, Numerics, PhaseGrid, Physics, Vlasov};
 use crate::advect::Advection;
 use crate::backend::Backend;
 use crate::output::{plot_heatmap, plot_lines, write_npy_f64, CsvWriter};
-use crate::plan::{host_available_bytes, human, Limits, Progress, Schedule, TimeConfig};
+use crate::plan::{check_host_memory, human, Limits, Progress, Schedule, TimeConfig};
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -128,15 +128,7 @@ impl VlasovJob {
                 bail!("lines of {longest} points exceed the {max} the shift kernel holds in workgroup memory on {}; use at most {max} points per axis or --backend cpu", limits.device);
             }
         }
-        if let Some(avail) = host_available_bytes() {
-            if host_bytes > avail {
-                bail!(
-                    "loading the initial state needs {} of host memory, {} is available",
-                    human(host_bytes),
-                    human(avail)
-                );
-            }
-        }
+        check_host_memory(limits, host_bytes, f_bytes + x_bytes + scratch)?;
         if needs_host && cells > 1 << 26 {
             bail!("diagnostics.moments / sobolev download f at every output; {cells} cells is too many (at most 2^26)");
         }
