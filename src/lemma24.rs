@@ -26,7 +26,7 @@ use crate::lemmas::{
     nearest_grid_index, x_commutator_density,
 };
 use crate::output::{plot_lines, CsvWriter};
-use crate::plan::{host_available_bytes, human};
+use crate::plan::{host_available_bytes, human, human_seconds};
 use crate::poisson::Boundary;
 
 /// χ_(r,z) = exp(−|x − z|²/r²) counts as resolved from r = 1.5 h on (its standard deviation
@@ -171,43 +171,6 @@ fn analytic_width(job: &CompareJob) -> Option<f64> {
         .try_fold(f64::INFINITY, |acc, w| w.map(|w| acc.min(w)))
 }
 
-/// Seconds for one dense Hermitian eigensolve of `rows` rows (values only, and with vectors),
-/// scaled as rows³ from a timed solve of a smaller random Hermitian matrix.
-fn eigensolve_seconds(rows: usize) -> Result<(f64, f64)> {
-    let m = rows.min(640);
-    let mut a = vec![Complex64::default(); m * m];
-    for i in 0..m {
-        for j in 0..=i {
-            let v = Complex64::new(
-                ((i * 31 + j * 17) % 101) as f64 / 101.0,
-                if i == j {
-                    0.0
-                } else {
-                    ((i * 7 + j * 3) % 53) as f64 / 53.0
-                },
-            );
-            a[i * m + j] = v;
-            a[j * m + i] = v.conj();
-        }
-    }
-    let scale = (rows as f64 / m as f64).powi(3);
-    let t = Instant::now();
-    spectrum::hermitian_eigenvalues(m, &a)?;
-    let values = t.elapsed().as_secs_f64() * scale;
-    let t = Instant::now();
-    spectrum::hermitian_eigen(m, &a)?;
-    let vectors = t.elapsed().as_secs_f64() * scale;
-    Ok((values, vectors))
-}
-
-fn duration(seconds: f64) -> String {
-    if seconds < 90.0 {
-        format!("{seconds:.0} s")
-    } else {
-        format!("{:.1} min", seconds / 60.0)
-    }
-}
-
 /// Runs the measurement and writes DIR/lemma24.{csv,json,png}.
 pub fn run(
     job: &CompareJob,
@@ -277,7 +240,7 @@ pub fn run(
     let resolved_r_min = RESOLVED_R_IN_CELLS * grid.h;
     let in_fit = |r: f64| r >= resolved_r_min * (1.0 - 1e-12) && r <= width;
     let fit_count = rs.iter().filter(|&&r| in_fit(r)).count();
-    let (t_values, t_vectors) = eigensolve_seconds(rows)?;
+    let (t_values, t_vectors) = spectrum::eigensolve_seconds(rows)?;
     let estimate = dim as f64 * t_vectors + rs.len() as f64 * t_values;
     if !quiet {
         println!(
@@ -303,7 +266,7 @@ pub fn run(
         println!(
             "  dense eigensolves: {dim} with vectors (ρ_[x_i, ω~]) and {} eigenvalue-only (one per r), about {} in all here",
             rs.len(),
-            duration(estimate)
+            human_seconds(estimate)
         );
     }
 
@@ -340,8 +303,8 @@ pub fn run(
                 "  r {}/{} = {r:.4}: tr|[χ, ω~]| = {value:.6e} ({} so far, about {} left)",
                 k + 1,
                 rs.len(),
-                duration(elapsed),
-                duration(left)
+                human_seconds(elapsed),
+                human_seconds(left)
             );
         }
     }

@@ -118,6 +118,15 @@ pub fn human(bytes: u64) -> String {
     }
 }
 
+/// A duration for a person: seconds below 90, minutes above.
+pub fn human_seconds(seconds: f64) -> String {
+    if seconds < 90.0 {
+        format!("{seconds:.0} s")
+    } else {
+        format!("{:.1} min", seconds / 60.0)
+    }
+}
+
 pub fn host_available_bytes() -> Option<u64> {
     let info = std::fs::read_to_string("/proc/meminfo").ok()?;
     let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;

@@ -24,7 +24,7 @@ use crate::hartree::job::HartreeGridConfig;
 use crate::hartree::spectrum::MAX_ROWS;
 use crate::hartree::{HartreeGrid, HartreePhysics};
 use crate::output::{plot_lines, CsvWriter};
-use crate::plan::{check_host_memory, human, Limits, Schedule, TimeConfig};
+use crate::plan::{check_host_memory, human, human_seconds, Limits, Schedule, TimeConfig};
 use crate::tracenorm::{default_tolerance, roundoff_floor, TraceNormMethod};
 use crate::vlasov::{Numerics, PhaseGrid, Splitting};
 use crate::wigner::PhaseGridSpec;
@@ -362,6 +362,19 @@ impl CompareJob {
         if options.sobolev && limits.real_bytes < 8 {
             println!(
                 "  warning: Sobolev norms of order ≥ 4 of f32 data are dominated by round-off; use --backend cpu for them"
+            );
+        }
+        // Large exact runs spend their outputs in host eigensolves: say how long, timed here.
+        if !iterative && points > 2048 {
+            let (values, vectors) = crate::hartree::spectrum::eigensolve_seconds(points)?;
+            let with_values = 1 + 2 * options.spectra as usize + d * options.commutators as usize;
+            let with_vectors = d * options.commutators as usize;
+            let each = with_values as f64 * values + with_vectors as f64 * vectors;
+            println!(
+                "  time: about {} per output on this host ({with_values} eigensolves of {points} rows, {with_vectors} with vectors; scaled from a timed smaller one), {} for the {} outputs",
+                human_seconds(each),
+                human_seconds(each * (schedule.steps.div_ceil(schedule.output_every) + 1) as f64),
+                schedule.steps.div_ceil(schedule.output_every) + 1
             );
         }
         check_host_memory(limits, host_bytes, device_bytes)?;

@@ -6,6 +6,8 @@
 //! silently give the spectrum of a different matrix), then calls faer's dense self-adjoint
 //! eigensolver.
 
+use std::time::Instant;
+
 use anyhow::{bail, Result};
 use faer::{Mat, MatRef, Side};
 use num_complex::Complex64;
@@ -105,6 +107,35 @@ pub fn hermitian_eigen(rows: usize, a: &[Complex64]) -> Result<(Vec<f64>, Vec<Co
         }
     }
     Ok((values, v))
+}
+
+/// Seconds for one dense Hermitian eigensolve of `rows` rows (values only, and with vectors),
+/// scaled as rows³ from a timed solve of a smaller random Hermitian matrix.
+pub fn eigensolve_seconds(rows: usize) -> Result<(f64, f64)> {
+    let m = rows.min(640);
+    let mut a = vec![Complex64::default(); m * m];
+    for i in 0..m {
+        for j in 0..=i {
+            let v = Complex64::new(
+                ((i * 31 + j * 17) % 101) as f64 / 101.0,
+                if i == j {
+                    0.0
+                } else {
+                    ((i * 7 + j * 3) % 53) as f64 / 53.0
+                },
+            );
+            a[i * m + j] = v;
+            a[j * m + i] = v.conj();
+        }
+    }
+    let scale = (rows as f64 / m as f64).powi(3);
+    let t = Instant::now();
+    hermitian_eigenvalues(m, &a)?;
+    let values = t.elapsed().as_secs_f64() * scale;
+    let t = Instant::now();
+    hermitian_eigen(m, &a)?;
+    let vectors = t.elapsed().as_secs_f64() * scale;
+    Ok((values, vectors))
 }
 
 /// The trace norm tr|A| = Σ_j |λ_j| of a Hermitian matrix (exact, by its eigenvalues).
