@@ -240,13 +240,15 @@ fn newton_schulz_path_matches_exact_gpu() {
     }
 }
 
+/// Limits of a large device with its own memory (the plan's path choice is tested here, not
+/// the host's memory, which the 9216-row case would exceed on the CPU backend).
 fn limits(chunk_bytes: Option<u64>) -> Limits {
     Limits {
         device: "test device".into(),
         real_bytes: if chunk_bytes.is_some() { 4 } else { 8 },
         chunk_bytes,
         max_line: None,
-        max_buffer_bytes: None,
+        max_buffer_bytes: Some(1 << 40),
     }
 }
 
@@ -269,7 +271,7 @@ fn job_2d(trace_norm: &str) -> CompareJob {
 }
 
 /// auto is exact up to MAX_ROWS and Newton–Schulz above; exact above is refused with what to
-/// do; the plan takes 9216 rows on the Newton–Schulz path (CPU limits) and refuses them where
+/// do; the plan takes 9216 rows on the Newton–Schulz path (f64 limits) and refuses them where
 /// one matrix would not fit one storage binding.
 #[test]
 fn the_plan_picks_and_refuses_paths() {
