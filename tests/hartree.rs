@@ -6,14 +6,15 @@ mod common;
 
 use std::f64::consts::PI;
 
-use common::{gpu, random_complex, random_real, rel_err, rel_err_real, rng};
+use common::{
+    calibration_mixture, gpu, hartree_physics, random_complex, random_real, rel_err, rel_err_real,
+    rng, start_hartree,
+};
 use hvp::cpu::CpuBackend;
 use hvp::hartree::init::HartreeInitial;
 use hvp::hartree::kernels::MatrixKernels;
-use hvp::hartree::solver::{measure, Hartree};
+use hvp::hartree::solver::measure;
 use hvp::hartree::{External, HartreePhysics};
-use hvp::poisson::Boundary;
-use hvp::vlasov::init::Component;
 use hvp::{Backend, Elem};
 use num_complex::Complex64;
 
@@ -62,46 +63,6 @@ fn operator_kernels_match_cpu() {
     }
 }
 
-fn physics(dim: usize, eps: f64, kappa: f64) -> HartreePhysics {
-    HartreePhysics {
-        dim,
-        epsilon: eps,
-        particles: None,
-        mass: 1.0,
-        kappa,
-        gamma: 1.0,
-        boundary: Boundary::Periodic,
-        external: None,
-        exchange: false,
-    }
-}
-
-fn calibration_like(dim: usize) -> HartreeInitial {
-    HartreeInitial::CoherentMixture {
-        delta: None,
-        components: vec![Component::Gaussian {
-            weight: 1.0,
-            q: vec![PI; dim],
-            p: vec![0.0; dim],
-            sigma_q: 1.0,
-            sigma_p: 1.0,
-        }],
-    }
-}
-
-fn start<B: Backend + MatrixKernels>(
-    b: &B,
-    ph: &HartreePhysics,
-    n: usize,
-    length: f64,
-    init: &HartreeInitial,
-) -> Hartree<B> {
-    let mut s = Hartree::new(b, ph, n, length).unwrap();
-    let a = init.matrix(&s.grid, ph).unwrap();
-    s.set_matrix(b, &a).unwrap();
-    s
-}
-
 fn hermiticity_error(n: usize, a: &[Complex64]) -> f64 {
     let num: f64 = (0..n * n)
         .map(|k| (a[k] - a[(k % n) * n + k / n].conj()).norm_sqr())
@@ -114,8 +75,8 @@ fn hermiticity_error(n: usize, a: &[Complex64]) -> f64 {
 /// (GPU) the FFT's round-off accumulates over the 800 axis passes of 100 steps: measured on
 /// lavapipe, trace 2e-5, purity 4e-5, Hermiticity 3e-6.
 fn check_invariants<B: Backend + MatrixKernels>(b: &B, name: &str, tol: f64) {
-    let ph = physics(1, 0.1, 4.0);
-    let mut s = start(b, &ph, 64, 2.0 * PI, &calibration_like(1));
+    let ph = hartree_physics(1, 0.1, 4.0, false);
+    let mut s = start_hartree(b, &ph, 64, 2.0 * PI, &calibration_mixture(1));
     let d0 = measure(&mut s, b, false).unwrap();
     s.advance(b, 0.01, 100).unwrap();
     let d1 = measure(&mut s, b, false).unwrap();
@@ -157,7 +118,7 @@ fn free_packet_spreads_as_the_analytic_formula() {
     let (eps, sigma, q0, length, n) = (0.5, 1.0, 10.0, 20.0, 128);
     let ph = HartreePhysics {
         particles: Some(1.0),
-        ..physics(1, eps, 0.0)
+        ..hartree_physics(1, eps, 0.0, false)
     };
     let init = HartreeInitial::GaussianPacket {
         q0: vec![q0],
@@ -175,7 +136,7 @@ fn free_packet_spreads_as_the_analytic_formula() {
             * h
     };
     let cpu = CpuBackend::new();
-    let mut s = start(&cpu, &ph, n, length, &init);
+    let mut s = start_hartree(&cpu, &ph, n, length, &init);
     for _ in 0..100 {
         s.step(&cpu, 0.02).unwrap();
     }
@@ -187,7 +148,7 @@ fn free_packet_spreads_as_the_analytic_formula() {
         1e-9,
     );
     if let Some(g) = gpu(None) {
-        let mut s = start(&g, &ph, n, length, &init);
+        let mut s = start_hartree(&g, &ph, n, length, &init);
         for _ in 0..100 {
             s.step(&g, 0.02).unwrap();
         }
@@ -212,7 +173,7 @@ fn harmonic_coherent_state_returns_after_one_period() {
             omega,
             centre: vec![8.0],
         }),
-        ..physics(1, eps, 0.0)
+        ..hartree_physics(1, eps, 0.0, false)
     };
     // σ² = ε/(mω): the ground-state width, displaced by 2.
     let init = HartreeInitial::GaussianPacket {
@@ -228,14 +189,14 @@ fn harmonic_coherent_state_returns_after_one_period() {
         assert!(err < tol, "{name}: {err:e}");
     };
     let cpu = CpuBackend::new();
-    let mut s = start(&cpu, &ph, n, length, &init);
+    let mut s = start_hartree(&cpu, &ph, n, length, &init);
     let a0 = cpu.download_complex(&s.a).unwrap();
     for _ in 0..steps {
         s.step(&cpu, dt).unwrap();
     }
     check("cpu", &a0, &cpu.download_complex(&s.a).unwrap(), 1e-3);
     if let Some(g) = gpu(None) {
-        let mut s = start(&g, &ph, n, length, &init);
+        let mut s = start_hartree(&g, &ph, n, length, &init);
         for _ in 0..steps {
             s.step(&g, dt).unwrap();
         }
@@ -247,9 +208,9 @@ fn harmonic_coherent_state_returns_after_one_period() {
 #[test]
 fn energy_error_is_second_order_in_tau() {
     let cpu = CpuBackend::new();
-    let ph = physics(1, 0.1, 4.0);
+    let ph = hartree_physics(1, 0.1, 4.0, false);
     let drift = |dt: f64| -> f64 {
-        let mut s = start(&cpu, &ph, 64, 2.0 * PI, &calibration_like(1));
+        let mut s = start_hartree(&cpu, &ph, 64, 2.0 * PI, &calibration_mixture(1));
         let e0 = measure(&mut s, &cpu, false).unwrap().total;
         let steps = (1.0 / dt).round() as usize;
         let mut worst: f64 = 0.0;
@@ -271,9 +232,9 @@ fn energy_error_is_second_order_in_tau() {
 #[test]
 fn advance_equals_repeated_steps() {
     let cpu = CpuBackend::new();
-    let ph = physics(1, 0.1, 4.0);
-    let mut s1 = start(&cpu, &ph, 64, 2.0 * PI, &calibration_like(1));
-    let mut s2 = start(&cpu, &ph, 64, 2.0 * PI, &calibration_like(1));
+    let ph = hartree_physics(1, 0.1, 4.0, false);
+    let mut s1 = start_hartree(&cpu, &ph, 64, 2.0 * PI, &calibration_mixture(1));
+    let mut s2 = start_hartree(&cpu, &ph, 64, 2.0 * PI, &calibration_mixture(1));
     for _ in 0..10 {
         s1.step(&cpu, 0.02).unwrap();
     }
@@ -287,8 +248,8 @@ fn advance_equals_repeated_steps() {
 }
 
 fn evolve<B: Backend + MatrixKernels>(b: &B) -> Vec<Complex64> {
-    let ph = physics(2, 0.25, 4.0);
-    let mut s = start(b, &ph, 8, 2.0 * PI, &calibration_like(2));
+    let ph = hartree_physics(2, 0.25, 4.0, false);
+    let mut s = start_hartree(b, &ph, 8, 2.0 * PI, &calibration_mixture(2));
     for _ in 0..20 {
         s.step(b, 0.02).unwrap();
     }
@@ -326,14 +287,14 @@ fn spectrum_is_kept_over_100_steps() {
             d0.1
         );
     };
-    let ph = physics(1, 0.1, 4.0);
+    let ph = hartree_physics(1, 0.1, 4.0, false);
     let run = |name: &str, tol: f64, b: &dyn Fn() -> ((f64, f64), (f64, f64))| {
         let (d0, d1) = b();
         check(name, d0, d1, tol);
     };
     let cpu = CpuBackend::new();
     run("cpu", 1e-10, &|| {
-        let mut s = start(&cpu, &ph, 128, 2.0 * PI, &calibration_like(1));
+        let mut s = start_hartree(&cpu, &ph, 128, 2.0 * PI, &calibration_mixture(1));
         let d0 = measure(&mut s, &cpu, true).unwrap();
         s.advance(&cpu, 0.01, 100).unwrap();
         let d1 = measure(&mut s, &cpu, true).unwrap();
@@ -344,7 +305,7 @@ fn spectrum_is_kept_over_100_steps() {
     });
     if let Some(g) = gpu(None) {
         run("gpu", 1e-5, &|| {
-            let mut s = start(&g, &ph, 128, 2.0 * PI, &calibration_like(1));
+            let mut s = start_hartree(&g, &ph, 128, 2.0 * PI, &calibration_mixture(1));
             let d0 = measure(&mut s, &g, true).unwrap();
             s.advance(&g, 0.01, 100).unwrap();
             let d1 = measure(&mut s, &g, true).unwrap();

@@ -6,7 +6,7 @@ mod common;
 
 use std::f64::consts::PI;
 
-use common::{gpu, rel_err};
+use common::{calibration_mixture, gpu, hartree_physics, rel_err, start_hartree};
 use hvp::cpu::CpuBackend;
 use hvp::hartree::exchange::Exchange;
 use hvp::hartree::init::HartreeInitial;
@@ -15,51 +15,8 @@ use hvp::hartree::solver::{measure, Hartree};
 use hvp::hartree::spectrum::hermitian_eigenvalues;
 use hvp::hartree::HartreePhysics;
 use hvp::poisson::Boundary;
-use hvp::vlasov::init::Component;
 use hvp::Backend;
 use num_complex::Complex64;
-
-fn physics(dim: usize, eps: f64, kappa: f64, exchange: bool) -> HartreePhysics {
-    HartreePhysics {
-        dim,
-        epsilon: eps,
-        particles: None,
-        mass: 1.0,
-        kappa,
-        gamma: 1.0,
-        boundary: Boundary::Periodic,
-        external: None,
-        exchange,
-    }
-}
-
-/// The calibration-like mixture of DESIGN.md section 5: a Gaussian M at q = π, p = 0, unit
-/// spreads.
-fn mixture(dim: usize) -> HartreeInitial {
-    HartreeInitial::CoherentMixture {
-        delta: None,
-        components: vec![Component::Gaussian {
-            weight: 1.0,
-            q: vec![PI; dim],
-            p: vec![0.0; dim],
-            sigma_q: 1.0,
-            sigma_p: 1.0,
-        }],
-    }
-}
-
-fn start<B: Backend + MatrixKernels>(
-    b: &B,
-    ph: &HartreePhysics,
-    n: usize,
-    length: f64,
-    init: &HartreeInitial,
-) -> Hartree<B> {
-    let mut s = Hartree::new(b, ph, n, length).unwrap();
-    let a = init.matrix(&s.grid, ph).unwrap();
-    s.set_matrix(b, &a).unwrap();
-    s
-}
 
 fn hermitian_part(p: usize, a: &[Complex64]) -> Vec<Complex64> {
     (0..p * p)
@@ -79,9 +36,9 @@ fn hermiticity_error(p: usize, a: &[Complex64]) -> f64 {
 /// occupation spectrum are kept; the Hartree–Fock energy (kinetic + Hartree + exchange) is
 /// printed with its drift.
 fn check_invariants<B: Backend + MatrixKernels>(b: &B, name: &str, tol: f64) {
-    let ph = physics(1, 0.1, 4.0, true);
+    let ph = hartree_physics(1, 0.1, 4.0, true);
     let p = 64;
-    let mut s = start(b, &ph, p, 2.0 * PI, &mixture(1));
+    let mut s = start_hartree(b, &ph, p, 2.0 * PI, &calibration_mixture(1));
     let a0 = b.download_complex(&s.a).unwrap();
     let e0 = hermitian_eigenvalues(p, &hermitian_part(p, &a0)).unwrap();
     let d0 = measure(&mut s, b, false).unwrap();
@@ -168,9 +125,9 @@ fn single_orbital_has_no_self_interaction() {
                 particles: Some(1.0),
                 gamma,
                 boundary,
-                ..physics(dim, eps, kappa, exchange)
+                ..hartree_physics(dim, eps, kappa, exchange)
             };
-            let mut s = start(&cpu, &ph, n, length, &init);
+            let mut s = start_hartree(&cpu, &ph, n, length, &init);
             s.advance(&cpu, 0.01, 50).unwrap();
             cpu.download_complex(&s.a).unwrap()
         };
@@ -184,9 +141,9 @@ fn single_orbital_has_no_self_interaction() {
             particles: Some(1.0),
             gamma,
             boundary,
-            ..physics(dim, eps, 4.0, true)
+            ..hartree_physics(dim, eps, 4.0, true)
         };
-        let mut s = start(&cpu, &ph, n, length, &init);
+        let mut s = start_hartree(&cpu, &ph, n, length, &init);
         let a0 = cpu.download_complex(&s.a).unwrap();
         let x = s.exchange().unwrap().energy(&a0).unwrap();
         let hartree_energy = measure(&mut s, &cpu, false).unwrap().potential;
@@ -208,8 +165,8 @@ fn single_orbital_has_no_self_interaction() {
 }
 
 fn evolve<B: Backend + MatrixKernels>(b: &B) -> Vec<Complex64> {
-    let ph = physics(2, 0.25, 4.0, true);
-    let mut s = start(b, &ph, 8, 2.0 * PI, &mixture(2));
+    let ph = hartree_physics(2, 0.25, 4.0, true);
+    let mut s = start_hartree(b, &ph, 8, 2.0 * PI, &calibration_mixture(2));
     s.advance(b, 0.02, 20).unwrap();
     b.download_complex(&s.a).unwrap()
 }
@@ -230,12 +187,12 @@ fn exchange_gpu_and_cpu_agree() {
 fn exchange_changes_the_mixture() {
     let cpu = CpuBackend::new();
     let run = |exchange: bool| {
-        let mut s = start(
+        let mut s = start_hartree(
             &cpu,
-            &physics(1, 0.1, 4.0, exchange),
+            &hartree_physics(1, 0.1, 4.0, exchange),
             64,
             2.0 * PI,
-            &mixture(1),
+            &calibration_mixture(1),
         );
         s.advance(&cpu, 0.01, 50).unwrap();
         cpu.download_complex(&s.a).unwrap()
@@ -248,20 +205,20 @@ fn exchange_changes_the_mixture() {
 #[test]
 fn exchange_refuses_three_dimensions_and_large_grids() {
     let cpu = CpuBackend::new();
-    let err = Hartree::new(&cpu, &physics(3, 0.25, 4.0, true), 8, 2.0 * PI)
+    let err = Hartree::new(&cpu, &hartree_physics(3, 0.25, 4.0, true), 8, 2.0 * PI)
         .err()
         .expect("d = 3 with exchange must be refused");
     let msg = format!("{err:#}");
     eprintln!("d = 3: {msg}");
     assert!(msg.contains("dim ≤ 2") && msg.contains("P × P"), "{msg}");
-    let err = Hartree::new(&cpu, &physics(2, 0.25, 4.0, true), 72, 2.0 * PI)
+    let err = Hartree::new(&cpu, &hartree_physics(2, 0.25, 4.0, true), 72, 2.0 * PI)
         .err()
         .expect("5184 points with exchange must be refused");
     let msg = format!("{err:#}");
     eprintln!("2D, n = 72: {msg}");
     assert!(msg.contains("5184"), "{msg}");
     // The kernel is symmetric and real: V_ab = V_ba.
-    let ph = physics(2, 0.25, 4.0, true);
+    let ph = hartree_physics(2, 0.25, 4.0, true);
     let grid = hvp::hartree::HartreeGrid::new(2, 8, 2.0 * PI, Boundary::Periodic).unwrap();
     let x = Exchange::new(&grid, &ph).unwrap();
     for a in 0..x.points() {
@@ -277,11 +234,11 @@ fn exchange_refuses_three_dimensions_and_large_grids() {
 #[test]
 fn hartree_fock_energy_error_is_second_order_in_tau() {
     let cpu = CpuBackend::new();
-    let ph = physics(1, 0.1, 4.0, true);
+    let ph = hartree_physics(1, 0.1, 4.0, true);
     // The diagnostics' total includes the exchange energy.
     let energy = |s: &mut Hartree<CpuBackend>| -> f64 { measure(s, &cpu, false).unwrap().total };
     let drift = |dt: f64| -> f64 {
-        let mut s = start(&cpu, &ph, 64, 2.0 * PI, &mixture(1));
+        let mut s = start_hartree(&cpu, &ph, 64, 2.0 * PI, &calibration_mixture(1));
         let e0 = energy(&mut s);
         let steps = (1.0 / dt).round() as usize;
         let mut worst: f64 = 0.0;

@@ -3,6 +3,13 @@
 #![allow(dead_code)]
 
 use hvp::gpu::{GpuBackend, GpuOptions};
+use hvp::hartree::init::HartreeInitial;
+use hvp::hartree::kernels::MatrixKernels;
+use hvp::hartree::solver::Hartree;
+use hvp::hartree::HartreePhysics;
+use hvp::poisson::Boundary;
+use hvp::vlasov::init::Component;
+use hvp::Backend;
 use num_complex::Complex64;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -78,4 +85,49 @@ pub fn rel_err_real(out: &[f64], reference: &[f64]) -> f64 {
     let a: Vec<Complex64> = out.iter().map(|&x| Complex64::new(x, 0.0)).collect();
     let b: Vec<Complex64> = reference.iter().map(|&x| Complex64::new(x, 0.0)).collect();
     rel_err(&a, &b)
+}
+
+/// Hartree physics on a periodic box: m = 1, γ = +1 (Coulomb), N = 1/ε^d, no external
+/// potential.
+pub fn hartree_physics(dim: usize, eps: f64, kappa: f64, exchange: bool) -> HartreePhysics {
+    HartreePhysics {
+        dim,
+        epsilon: eps,
+        particles: None,
+        mass: 1.0,
+        kappa,
+        gamma: 1.0,
+        boundary: Boundary::Periodic,
+        external: None,
+        exchange,
+    }
+}
+
+/// The calibration-like mixture of DESIGN.md section 5: a Gaussian M at q = π, p = 0, unit
+/// spreads.
+pub fn calibration_mixture(dim: usize) -> HartreeInitial {
+    HartreeInitial::CoherentMixture {
+        delta: None,
+        components: vec![Component::Gaussian {
+            weight: 1.0,
+            q: vec![std::f64::consts::PI; dim],
+            p: vec![0.0; dim],
+            sigma_q: 1.0,
+            sigma_p: 1.0,
+        }],
+    }
+}
+
+/// A Hartree solver on `n` points per axis, started from `init`.
+pub fn start_hartree<B: Backend + MatrixKernels>(
+    b: &B,
+    ph: &HartreePhysics,
+    n: usize,
+    length: f64,
+    init: &HartreeInitial,
+) -> Hartree<B> {
+    let mut s = Hartree::new(b, ph, n, length).unwrap();
+    let a = init.matrix(&s.grid, ph).unwrap();
+    s.set_matrix(b, &a).unwrap();
+    s
 }
