@@ -31,6 +31,12 @@ struct OperatorParams {
 @group(0) @binding(2) var<uniform> params: OperatorParams;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
+// (row, column) of entry i of this chunk.
+fn row_col(i: u32) -> vec2<u32> {
+    let c = params.start_col + i;
+    return vec2<u32>(params.start_row + c / params.points, c % params.points);
+}
+
 @compute @workgroup_size(WG_SIZE)
 fn conjugation_phase(@builtin(workgroup_id) wid: vec3<u32>,
                      @builtin(local_invocation_index) lid: u32) {
@@ -38,9 +44,9 @@ fn conjugation_phase(@builtin(workgroup_id) wid: vec3<u32>,
     if (i >= params.n) {
         return;
     }
-    let c = params.start_col + i;
-    let row = params.start_row + c / params.points;
-    let col = c % params.points;
+    let rc = row_col(i);
+    let row = rc.x;
+    let col = rc.y;
     let phase = params.scale * (table[row] - table[col]);
     data[i] = cmul(data[i], vec2<f32>(cos(phase), -sin(phase)));
 }
@@ -65,9 +71,9 @@ fn position_commutator(@builtin(workgroup_id) wid: vec3<u32>,
     if (i >= params.n) {
         return;
     }
-    let c = params.start_col + i;
-    let row = params.start_row + c / params.points;
-    let col = c % params.points;
+    let rc = row_col(i);
+    let row = rc.x;
+    let col = rc.y;
     let m = 2u * params.axis_n;
     let ra = (row / params.axis_stride) % params.axis_n;
     let rb = (col / params.axis_stride) % params.axis_n;

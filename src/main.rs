@@ -347,6 +347,18 @@ fn run_config(
         Some(o) => o.to_path_buf(),
         None => PathBuf::from("out").join(path.file_stem().context("config path has no name")?),
     };
+    // A job of the config's kind on the opened backend: its plan alone, or the whole run.
+    macro_rules! plan_or_run {
+        ($job:ty, $run:path) => {{
+            let job: $job = config::job(&table)?;
+            let backend = cli.open_backend()?;
+            let limits = backend.limits();
+            if plan_only {
+                return job.plan(&limits).map(|_| ());
+            }
+            with_backend!(&backend, b => $run(b, limits, job, &out, false).map(|_| ()))
+        }};
+    }
     match kind.as_str() {
         "poisson-demo" if plan_only => bail!("--plan-only: a poisson-demo job has no plan"),
         "poisson-demo" => {
@@ -354,33 +366,9 @@ fn run_config(
             let backend = cli.open_backend()?;
             with_backend!(&backend, b => demo::run(b, cfg, &out).map(|_| ()))
         }
-        "vlasov" => {
-            let job: vlasov::job::VlasovJob = config::job(&table)?;
-            let backend = cli.open_backend()?;
-            let limits = backend.limits();
-            if plan_only {
-                return job.plan(&limits).map(|_| ());
-            }
-            with_backend!(&backend, b => vlasov::job::run(b, limits, job, &out, false).map(|_| ()))
-        }
-        "hartree" => {
-            let job: hartree::job::HartreeJob = config::job(&table)?;
-            let backend = cli.open_backend()?;
-            let limits = backend.limits();
-            if plan_only {
-                return job.plan(&limits).map(|_| ());
-            }
-            with_backend!(&backend, b => hartree::job::run(b, limits, job, &out, false).map(|_| ()))
-        }
-        "compare" => {
-            let job: compare::job::CompareJob = config::job(&table)?;
-            let backend = cli.open_backend()?;
-            let limits = backend.limits();
-            if plan_only {
-                return job.plan(&limits).map(|_| ());
-            }
-            with_backend!(&backend, b => compare::job::run(b, limits, job, &out, false).map(|_| ()))
-        }
+        "vlasov" => plan_or_run!(vlasov::job::VlasovJob, vlasov::job::run),
+        "hartree" => plan_or_run!(hartree::job::HartreeJob, hartree::job::run),
+        "compare" => plan_or_run!(compare::job::CompareJob, compare::job::run),
         other => {
             bail!("unknown job kind {other:?} (known: poisson-demo, vlasov, hartree, compare)")
         }
