@@ -1,5 +1,5 @@
 //! Measurements: the FFT's effective bandwidth next to a plain copy of the same bytes, measured
-//! in the same run on the same backend (DESIGN.md section 7: the ratio is the figure of merit;
+//! in the same run on the same backend (docs/design.md section 7: the ratio is the figure of merit;
 //! absolute numbers hold only for the named device).
 
 use std::time::Instant;
@@ -192,7 +192,7 @@ pub struct VlasovCase {
     pub seconds_per_step: f64,
     pub cell_updates_per_s: f64,
     /// Bytes per cell and step if every sweep reads and writes each cell once:
-    /// 3d sweeps × 2 × (bytes of one real); 72 for f32 in 3D (DESIGN.md section 7).
+    /// 3d sweeps × 2 × (bytes of one real); 72 for f32 in 3D (docs/design.md section 7).
     pub bytes_per_cell_step: usize,
     /// Copy bandwidth (read + write) of an array of the same cells, same run.
     pub copy_gb_per_s: f64,

@@ -2,7 +2,7 @@
 //! distributions: the reference numbers of the classical validation runs (Landau damping,
 //! two-stream, bump-on-tail, Jeans).
 //!
-//! Units are the plasma units of DESIGN.md section 1: mass m = 1, κ = 1 in −ΔU = κγ(ρ − ρ_b),
+//! Units are the plasma units of docs/design.md section 1: mass m = 1, κ = 1 in −ΔU = κγ(ρ − ρ_b),
 //! so a unit mean density has plasma frequency ω_p = 1; velocities are in the same units as
 //! the thermal speed vt of each Maxwellian (vt = 1 means a Debye length of 1). A perturbation
 //! e^(i(kx − ωt)) with Im ω > 0 grows, with Im ω < 0 is damped; the field energy (∝ |E|²)

@@ -1,4 +1,4 @@
-//! Numerical checks of two tools of the paper (DESIGN.md section 3), in f64 on the host.
+//! Numerical checks of two tools of the paper (docs/design.md section 3), in f64 on the host.
 //!
 //! Lemma 2.2 (Fefferman–de la Llave with Gaussians): with χ_(r,z)(x) = exp(−|x − z|²/r²) in
 //! R³,

@@ -1,6 +1,6 @@
 //! Poisson's equation for the mean-field potential, on either backend, with the force.
 //!
-//! Conventions (DESIGN.md section 1): the kernel G solves −ΔG = κδ, and the potential of a
+//! Conventions (docs/design.md section 1): the kernel G solves −ΔG = κδ, and the potential of a
 //! density ρ is U = γ G * ρ. Two boundaries:
 //!
 //! - `Periodic`: −ΔU = κγ(ρ − ρ̄) on the torus. The mean mode is removed (a neutralising

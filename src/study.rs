@@ -1,6 +1,6 @@
 //! `hvp study CONFIG --eps LIST`: one comparison per ε, the grid chosen by the resolution rule,
 //! and the rate in ε of max_t tr|ω_t − ω̃_t|/N (Theorem 1.1 bounds it by C ε; smooth data may
-//! show ε², sharp-edged data less: DESIGN.md sections 3 and 5).
+//! show ε², sharp-edged data less: docs/design.md sections 3 and 5).
 //!
 //! Writes DIR/study.csv (one row per ε), DIR/study.json (rows, fitted slopes) and
 //! DIR/study.png (log–log), and each comparison's own outputs under DIR/eps_<ε>/.

@@ -1,5 +1,5 @@
 //! The trace norm tr|A| of a Hermitian matrix on any backend, for matrices too large for the
-//! dense f64 eigensolver of `hartree::spectrum` (DESIGN.md section 3): Newton–Schulz iteration
+//! dense f64 eigensolver of `hartree::spectrum` (docs/design.md section 3): Newton–Schulz iteration
 //! for the matrix sign, tr|A| = Re tr(A sign A), built from complex matrix products.
 //!
 //! A matrix is a complex field of shape [P, P], or an operator [n; d] ++ [n; d] read as

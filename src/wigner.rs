@@ -1,5 +1,5 @@
 //! Wigner transform (Wigner_s) and Weyl quantization between a density matrix on the position
-//! grid and a real function on the phase grid of DESIGN.md section 2, for d = 1, 2, 3, on any
+//! grid and a real function on the phase grid of docs/design.md section 2, for d = 1, 2, 3, on any
 //! backend: the same code path runs on the CPU (f64) and on the GPU (f32), with the index maps
 //! in `QuantizeKernels` (shaders/quantize.wgsl and its CPU twin in cpu/quantize.rs).
 //!
@@ -20,7 +20,7 @@
 //!
 //! W is normalised to ∫∫W = tr A / N (so a state ω = N|φ⟩⟨φ| has the usual Wigner function of
 //! φ, of integral 1). The discrete Wigner function W_d of an n-point operator is four-fold
-//! redundant per axis and its copies do not transport like the physical one (DESIGN.md
+//! redundant per axis and its copies do not transport like the physical one (docs/design.md
 //! section 2); `Wigner::wigner` computes the single copy W_s instead:
 //!
 //! 1. Â = A transformed forward over the row axes and inversely (normalised) over the column
@@ -421,7 +421,7 @@ fn check_result(w: &impl FieldInfo, s: &PhaseGridSpec, what: &str) -> Result<()>
     Ok(())
 }
 
-/// The analytic Wigner function of the coherent state φ_(q,p) of DESIGN.md section 4, at
+/// The analytic Wigner function of the coherent state φ_(q,p) of docs/design.md section 4, at
 /// phase-space point (x, p) in free space: e^(−|x − q|²/δ² − δ²|p − p0|²/ε²) / (πε)^d.
 pub fn coherent_wigner(x: &[f64], p: &[f64], q: &[f64], p0: &[f64], delta: f64, eps: f64) -> f64 {
     let d = x.len();
@@ -434,7 +434,7 @@ pub fn coherent_wigner(x: &[f64], p: &[f64], q: &[f64], p0: &[f64], delta: f64, 
 }
 
 /// The matrix A_ab = h^d ω(x_a; x_b) of ω = N |φ⟩⟨φ| for the coherent state
-/// φ_(q,p0)(x) = e^(+i p0·x/ε) e^(−|x−q|²/2δ²) / (πδ²)^(d/4) (DESIGN.md section 4: the sign of
+/// φ_(q,p0)(x) = e^(+i p0·x/ε) e^(−|x−q|²/2δ²) / (πδ²)^(d/4) (docs/design.md section 4: the sign of
 /// the phase puts the state at momentum +p0), summed over `images` periodic images per side
 /// and axis on the torus. A host array of shape [n; d] ++ [n; d].
 pub fn coherent_matrix(

@@ -1,4 +1,4 @@
-//! Hartree against Vlasov (DESIGN.md sections 2, 3 and 5): the interacting calibration of the
+//! Hartree against Vlasov (docs/design.md sections 2, 3 and 5): the interacting calibration of the
 //! comparison against the independent f64 reference, free flow, the W_d trap, and the GPU
 //! against the CPU.
 
@@ -112,12 +112,12 @@ fn print_rows(label: &str, rows: &[CompareRow]) {
     }
 }
 
-/// The reference numbers of DESIGN.md section 5 (independent f64 reference, n = 160).
+/// The reference numbers of docs/design.md section 5 (independent f64 reference, n = 160).
 const REF_MAX: f64 = 4.259e-4;
 const REF_T_MAX: f64 = 1.5;
 const REF_END: f64 = 3.662e-4;
 
-/// DESIGN.md section 5: max_t tr|ω_t − ω̃_t|/N = 4.259e-4 at t = 1.5, 3.662e-4 at T = 2, top
+/// docs/design.md section 5: max_t tr|ω_t − ω̃_t|/N = 4.259e-4 at t = 1.5, 3.662e-4 at T = 2, top
 /// occupation of ω_0 0.90909, energies drifting alike by about 4.3e-6. Measured with Lagrange
 /// degree 9 (degree 7 gives the same four digits, degree 5 is 0.09% off at T = 2; see
 /// `calibration_survey_cpu`): 4.2593e-4 at t = 1.5 and 3.6625e-4, so the reference's four
@@ -222,7 +222,7 @@ fn calibration_at_n128_cpu() {
     );
 }
 
-/// The two paths to the Hilbert–Schmidt distance agree (DESIGN.md sections 2, 3):
+/// The two paths to the Hilbert–Schmidt distance agree (docs/design.md sections 2, 3):
 /// ‖ω_t − ω̃_t‖_HS = N (2πε)^(d/2) ‖Wigner_s(ω_t) − f_t‖_L2 for resolved states.
 #[test]
 fn hilbert_schmidt_equals_the_phase_space_l2_distance_cpu() {
@@ -272,7 +272,7 @@ fn discrete_from_single(n: usize, w: &[f64]) -> Vec<f64> {
         .collect()
 }
 
-/// DESIGN.md section 2's trap: the Vlasov run started from W_d instead of W_s is nonsense
+/// docs/design.md section 2's trap: the Vlasov run started from W_d instead of W_s is nonsense
 /// (reference: tr/N ≈ 0.77), although W_d is an exact, invertible transform of ω_0: here
 /// Weyl(W_d) = 4A (each of the four copies quantises to A), so ω̃_t = Weyl(f_t)/4 and the
 /// distance is 0 at t = 0, but the copies do not transport like the physical one.

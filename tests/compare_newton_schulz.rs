@@ -1,4 +1,4 @@
-//! The Newton–Schulz path of the comparison against the exact one (DESIGN.md section 3: "both
+//! The Newton–Schulz path of the comparison against the exact one (docs/design.md section 3: "both
 //! paths cross-checked"): the `position_commutator` kernel on both backends, then every column
 //! of compare.csv measured both ways on the same interacting states (advanced so that ω − ω̃ is
 //! well above round-off), and what the plan says and refuses.

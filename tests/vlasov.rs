@@ -1,4 +1,4 @@
-//! Validation of the Vlasov–Poisson solver (DESIGN.md section 5) on the CPU and on the GPU
+//! Validation of the Vlasov–Poisson solver (docs/design.md section 5) on the CPU and on the GPU
 //! (lavapipe in CI), with grids small enough for CI: Landau damping in 1D, 2D and 3D, the
 //! two-stream and Jeans growth rates against the roots of their dispersion relations, mass
 //! conservation, GPU against CPU, the stationary isothermal sheet under refinement, and the

@@ -1,4 +1,4 @@
-//! Wigner_s and Weyl quantization (src/wigner.rs, DESIGN.md section 2) on the CPU (f64) and the
+//! Wigner_s and Weyl quantization (src/wigner.rs, docs/design.md section 2) on the CPU (f64) and the
 //! GPU (f32): the phase-grid layout against the Vlasov solver's, Weyl(Wigner_s(A)) = A for random
 //! Hermitian A, the coherent state's analytic Wigner function, ∫∫W_s = tr A / N, the
 //! Hilbert–Schmidt identity, the tensor-product structure in 2D and 3D, GPU against CPU in one
@@ -339,7 +339,7 @@ fn tensor_products_factorise_cpu() {
     }
 }
 
-/// The discrete Wigner function W_d of DESIGN.md section 2, by its definition (host, f64):
+/// The discrete Wigner function W_d of docs/design.md section 2, by its definition (host, f64):
 /// W_d(X_j, p_k) = (πε)^(−d)/N Σ_(r ≡ j mod 2) A_((j+r)/2, (j−r)/2) e^(−iπ k·r/n), r ∈ Z_2n per
 /// axis.
 fn discrete_wigner(s: &PhaseGridSpec, a: &[Complex64]) -> Vec<f64> {

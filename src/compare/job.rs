@@ -29,7 +29,7 @@ use crate::tracenorm::{default_tolerance, roundoff_floor, TraceNormMethod};
 use crate::vlasov::{Numerics, PhaseGrid, Splitting};
 use crate::wigner::PhaseGridSpec;
 
-/// Momentum spreads the box must hold on each side of the mean (DESIGN.md section 2).
+/// Momentum spreads the box must hold on each side of the mean (docs/design.md section 2).
 pub const RESOLUTION_SPREADS: f64 = 6.0;
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -111,7 +111,7 @@ fn default_p_values() -> Vec<f64> {
     vec![5.5, 6.0, 8.0]
 }
 
-/// The resolution check of DESIGN.md section 2, from W_0.
+/// The resolution check of docs/design.md section 2, from W_0.
 #[derive(Clone, Debug, Serialize)]
 pub struct Resolution {
     /// πε/h: the grid holds momenta |p| < p_max.
@@ -407,7 +407,7 @@ fn check_resolution(res: &Resolution, force: bool) -> Result<()> {
     if !res.resolved {
         let msg = format!(
             "the momentum box πε/h = {:.4} is smaller than |p̄| + {}σ = {:.4}: the grid does not \
-             resolve the state (DESIGN.md section 2: h ≲ πε/(6σ)); raise grid.n to at least {}",
+             resolve the state (docs/design.md section 2: h ≲ πε/(6σ)); raise grid.n to at least {}",
             res.p_max, RESOLUTION_SPREADS, res.needed, res.n_needed
         );
         if force {

@@ -1,4 +1,4 @@
-//! Where the two solvers meet (DESIGN.md sections 2 and 3): Hartree from ω_0, Vlasov from
+//! Where the two solvers meet (docs/design.md sections 2 and 3): Hartree from ω_0, Vlasov from
 //! W_0 = Wigner_s(ω_0) on the matching phase grid, both advanced with the same τ, and the
 //! paper's quantities between them at each output time.
 //!
@@ -363,7 +363,7 @@ impl CompareRow {
 }
 
 /// The momentum statistics of the Vlasov state per axis: ∫∫f, the mean momentum and the
-/// spread (second central moment)^½ (DESIGN.md section 2's resolution check reads these from
+/// spread (second central moment)^½ (docs/design.md section 2's resolution check reads these from
 /// W_0).
 #[derive(Clone, Debug, PartialEq)]
 pub struct MomentumSpread {

@@ -3,7 +3,7 @@
 //!
 //! Convention. The paper writes iε∂tω = [−ε²Δ + V * ρ − X, ω] with X(x; y) = V(x − y) ω(x; y)/N
 //! and the same pair interaction V in both terms. Here the mean field is U = γ G * ρ
-//! (DESIGN.md section 1, −ΔG = κδ), so V = γG and
+//! (docs/design.md section 1, −ΔG = κδ), so V = γG and
 //!
 //!   h = −(ε²/2m)Δ + U + V_ext − X,   X(x; y) = γ G(x − y) ω(x; y) / N.
 //!

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::poisson::{wave_number, Boundary};
 
-/// Physical parameters (DESIGN.md section 1).
+/// Physical parameters (docs/design.md section 1).
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct HartreePhysics {

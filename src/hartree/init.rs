@@ -1,4 +1,4 @@
-//! Initial density matrices A_ab = h^d ω(x_a; x_b) (DESIGN.md section 4), built on the host in
+//! Initial density matrices A_ab = h^d ω(x_a; x_b) (docs/design.md section 4), built on the host in
 //! f64.
 
 use std::f64::consts::PI;
@@ -30,7 +30,7 @@ pub enum HartreeInitial {
         p0: Vec<f64>,
         sigma: f64,
     },
-    /// The Weyl quantization (DESIGN.md section 2, the torus map) of the phase-space density
+    /// The Weyl quantization (docs/design.md section 2, the torus map) of the phase-space density
     /// f = Σ components (Gaussians, or indicators of boxes for sharp-edged data), each
     /// normalised to ∫∫ = weight, sampled on the Wigner phase grid.
     Weyl { components: Vec<Component> },
@@ -436,7 +436,7 @@ mod tests {
         }
     }
 
-    /// The calibration state of DESIGN.md section 5 (d = 1, ε = 0.1, Gaussian M of unit
+    /// The calibration state of docs/design.md section 5 (d = 1, ε = 0.1, Gaussian M of unit
     /// spreads at q = π): tr A = N, Hermitian, largest occupation 0.90909 (= 1/(1 + ε)).
     #[test]
     fn calibration_state_has_the_published_trace_and_top_occupation() {
@@ -476,7 +476,7 @@ mod tests {
         );
     }
 
-    /// Wigner(coherent mixture of a Gaussian M) = M * g (DESIGN.md section 4), and Weyl inverts
+    /// Wigner(coherent mixture of a Gaussian M) = M * g (docs/design.md section 4), and Weyl inverts
     /// Wigner_s: the Weyl quantization of the Gaussian with the widened spreads is the
     /// coherent mixture's matrix.
     #[test]
@@ -509,7 +509,7 @@ mod tests {
         assert!(err < 1e-6, "relative difference {err:e}");
     }
 
-    /// The Wigner function of a coherent-state mixture is M * g (DESIGN.md section 4): for a
+    /// The Wigner function of a coherent-state mixture is M * g (docs/design.md section 4): for a
     /// box M, Wigner_s of the analytic kernel against the Husimi density of the Vlasov side.
     #[test]
     fn box_mixture_wigner_is_the_smoothed_box() {

@@ -1,5 +1,5 @@
 //! The Hartree equation iε∂tω = [h, ω], h = −(ε²/2m)Δ + U + V_ext, U = γ G * ρ, for a density
-//! matrix stored as A_ab = h^d ω(x_a; x_b) (DESIGN.md section 2): a complex array of shape
+//! matrix stored as A_ab = h^d ω(x_a; x_b) (docs/design.md section 2): a complex array of shape
 //! [n; d] ++ [n; d], row index first, so tr A = N and its eigenvalues are occupations.
 //!
 //! A Strang step is a kinetic half step (FFT over all 2d axes, where the kinetic propagator is

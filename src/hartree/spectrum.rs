@@ -1,5 +1,5 @@
 //! Dense Hermitian spectra in f64 on the CPU: occupation spectra, thermal states and the exact
-//! trace norm tr|A| = Σ|λ| (DESIGN.md section 3, the exact path for matrices up to 8192 rows).
+//! trace norm tr|A| = Σ|λ| (docs/design.md section 3, the exact path for matrices up to 8192 rows).
 //!
 //! Matrices are row-major n × n slices of `Complex64`. Every entry point checks the size and
 //! the Hermiticity first (the solver reads one triangle only, so a non-Hermitian input would

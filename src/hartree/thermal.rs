@@ -1,4 +1,4 @@
-//! Fermi–Dirac thermal states of the Hartree Hamiltonian (DESIGN.md section 4), by dense
+//! Fermi–Dirac thermal states of the Hartree Hamiltonian (docs/design.md section 4), by dense
 //! diagonalisation in f64 on the CPU: small grids only (n^d up to `spectrum::MAX_ROWS`, and in
 //! practice a few thousand points, as every iteration diagonalises an n^d × n^d matrix).
 //!

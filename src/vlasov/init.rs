@@ -1,4 +1,4 @@
-//! Initial phase-space densities f(x, p) (DESIGN.md section 4), evaluated on the host in f64.
+//! Initial phase-space densities f(x, p) (docs/design.md section 4), evaluated on the host in f64.
 //!
 //! Plasma tests are in plasma units (m = κ = 1, mean density 1 on the periodic box); the
 //! self-gravitating states fix their own mass; the coherent-state (Husimi) density has
@@ -67,7 +67,7 @@ pub enum Initial {
         radius: f64,
     },
     /// The coherent-state (Husimi) density of M(q, p) = Σ components: f = M * g with
-    /// g = e^(−|x|²/δ² − δ²|p|²/ε²)/(πε)^d (DESIGN.md section 4); images summed on a torus.
+    /// g = e^(−|x|²/δ² − δ²|p|²/ε²)/(πε)^d (docs/design.md section 4); images summed on a torus.
     Husimi {
         epsilon: f64,
         /// Default √ε.

@@ -1,6 +1,6 @@
 //! Vlasov–Poisson in d = 1, 2, 3 (phase space of 2d axes) by semi-Lagrangian splitting.
 //!
-//! ∂t f + (p/m)·∇x f − ∇U·∇p f = 0, −ΔU = κγ(ρ − ρ_b) (DESIGN.md section 1). The phase-space
+//! ∂t f + (p/m)·∇x f − ∇U·∇p f = 0, −ΔU = κγ(ρ − ρ_b) (docs/design.md section 1). The phase-space
 //! array has the position axes first and the momentum axes last, so the density is a sum over
 //! the trailing block and every drift and kick is a shift of lines with a per-line amount:
 //!
@@ -28,7 +28,7 @@ use init::Initial;
 /// Host bytes of f64 that `Vlasov::load` samples at a time.
 pub const LOAD_SLAB_BYTES: usize = 64 << 20;
 
-/// The physical model: DESIGN.md section 1.
+/// The physical model: docs/design.md section 1.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Physics {

@@ -103,7 +103,7 @@ pub fn hartree_physics(dim: usize, eps: f64, kappa: f64, exchange: bool) -> Hart
     }
 }
 
-/// The calibration-like mixture of DESIGN.md section 5: a Gaussian M at q = π, p = 0, unit
+/// The calibration-like mixture of docs/design.md section 5: a Gaussian M at q = π, p = 0, unit
 /// spreads.
 pub fn calibration_mixture(dim: usize) -> HartreeInitial {
     HartreeInitial::CoherentMixture {
