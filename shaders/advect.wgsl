@@ -103,7 +103,7 @@ fn shift_lines(@builtin(workgroup_id) wid: vec3<u32>,
                 let i = start + i32(m);
                 v[m] = 0.0;
                 if (PERIODIC == 1u) {
-                    v[m] = line_buf[c.x * LEN + u32(((i % i32(LEN)) + i32(LEN)) % i32(LEN))];
+                    v[m] = line_buf[c.x * LEN + wrap_index(i, LEN)];
                 } else if (i >= 0 && i < i32(LEN)) {
                     v[m] = line_buf[c.x * LEN + u32(i)];
                 }

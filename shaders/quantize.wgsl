@@ -131,8 +131,8 @@ fn wigner_place(@builtin(workgroup_id) wid: vec3<u32>,
                 if (2 * abs(q2) == ni) {
                     w = w * 0.5;
                 }
-                let u1 = u32(((q1 % ni) + ni) % ni);
-                let u2 = u32(((q2 % ni) + ni) % ni);
+                let u1 = wrap_index(q1, u32(ni));
+                let u2 = wrap_index(q2, u32(ni));
                 off[4u * i + c] = u1 * ms[i] + u2 * ms[d + i];
                 wt[4u * i + c] = w;
                 c++;

@@ -26,7 +26,7 @@ use crate::lemmas::{
     nearest_grid_index, x_commutator_density,
 };
 use crate::output::{plot_lines, CsvWriter};
-use crate::plan::{host_available_bytes, human, human_seconds};
+use crate::plan::{human, human_seconds, require_host_memory};
 use crate::poisson::Boundary;
 
 /// χ_(r,z) = exp(−|x − z|²/r²) counts as resolved from r = 1.5 h on (its standard deviation
@@ -210,15 +210,10 @@ pub fn run(
     }
     let rows = grid.points();
     let peak_bytes = (PEAK_MATRICES * 16.0 * (rows * rows) as f64) as u64;
-    if let Some(available) = host_available_bytes() {
-        if peak_bytes > available {
-            bail!(
-                "the measurement needs about {} of host memory, {} is available",
-                human(peak_bytes),
-                human(available)
-            );
-        }
-    }
+    require_host_memory(
+        peak_bytes,
+        "the measurement needs about {need} of host memory",
+    )?;
     let a = job.initial.matrix(&grid, physics)?;
     let z: Vec<f64> = match z {
         Some(z) => z.to_vec(),

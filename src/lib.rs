@@ -23,6 +23,7 @@ pub mod demo;
 pub mod dispersion;
 pub mod output;
 pub mod plan;
+pub mod selfcheck;
 pub mod poisson;
 pub mod study;
 pub mod vlasov;

@@ -7,7 +7,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use hvp::bench::{self, FftCase};
 use hvp::cpu::CpuBackend;
-use hvp::gpu::{self, AdapterSummary, GpuBackend, GpuOptions};
+use hvp::gpu::{self, AdapterSpec, AdapterSummary, GpuBackend, GpuOptions};
+use hvp::selfcheck::{self, JobKernels};
 use hvp::{compare, config, demo, hartree, vlasov, Backend};
 
 #[derive(Parser)]
@@ -17,17 +18,24 @@ use hvp::{compare, config, demo, hartree, vlasov, Backend};
     about = "Hartree and Vlasov–Poisson side by side, GPU and CPU"
 )]
 struct Cli {
-    /// Where to run: the best GPU adapter (falling back to the CPU when there is none) or the CPU.
+    /// Where to run. Default: the best hardware GPU adapter, else the CPU backend (with a
+    /// notice). `gpu`: the best adapter, software ones (lavapipe, llvmpipe) included. `cpu`: the
+    /// CPU backend.
     #[arg(long, global = true, value_enum)]
     backend: Option<BackendChoice>,
-    /// Use the first adapter whose name contains this (case-insensitive).
-    #[arg(long, global = true)]
-    adapter: Option<String>,
+    /// Use the best adapter whose name contains NAME (case-insensitive), software ones included;
+    /// BACKEND (vulkan, metal, dx12, gl) narrows it to one API, e.g. `gl:llvmpipe`.
+    #[arg(long, global = true, env = "HVP_ADAPTER", value_name = "[BACKEND:]NAME", value_parser = parse_adapter)]
+    adapter: Option<AdapterSpec>,
     /// Cap one chunk of a GPU field at this many bytes (default: the adapter's binding limit).
     #[arg(long, global = true)]
     max_chunk_bytes: Option<u64>,
     #[command(subcommand)]
     command: Command,
+}
+
+fn parse_adapter(s: &str) -> Result<AdapterSpec, String> {
+    s.parse().map_err(|e: anyhow::Error| e.to_string())
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -38,11 +46,15 @@ enum BackendChoice {
 
 #[derive(Subcommand)]
 enum Command {
-    /// List every adapter wgpu finds, with the limits that shape hvp's storage.
+    /// List every adapter wgpu finds, with the limits that shape hvp's storage; `*` marks the
+    /// one a run takes by default.
     Adapters {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// Run the kernel self-check on every adapter and print a table of its errors.
+        #[arg(long)]
+        check: bool,
     },
     /// Run a job from a TOML config (see configs/).
     Run {
@@ -210,32 +222,46 @@ impl Cli {
     fn gpu_options(&self) -> GpuOptions {
         GpuOptions {
             adapter: self.adapter.clone(),
+            allow_software: self.backend == Some(BackendChoice::Gpu),
             max_chunk_bytes: self.max_chunk_bytes,
         }
     }
 
-    /// The GPU backend unless the CPU was asked for. With no choice and no adapter named, a GPU
-    /// that fails to open gives `None` and one notice ending in `fallback`.
-    fn gpu_if_wanted(&self, fallback: &str) -> Result<Option<GpuBackend>> {
+    /// Whether the user left the device to hvp (no --backend, no --adapter).
+    fn default_choice(&self) -> bool {
+        self.backend.is_none() && self.adapter.is_none()
+    }
+
+    /// The GPU backend unless the CPU was asked for, after its self-check of `kernels`. With the
+    /// default choice, no hardware adapter (or one that fails its self-check) gives `None` and
+    /// one notice ending in `fallback`; an adapter asked for that cannot be used is an error.
+    fn gpu_if_wanted(&self, kernels: JobKernels, fallback: &str) -> Result<Option<GpuBackend>> {
         if self.backend == Some(BackendChoice::Cpu) {
             return Ok(None);
         }
-        match GpuBackend::new(&self.gpu_options()) {
+        let opened = GpuBackend::new(&self.gpu_options()).and_then(|g| {
+            selfcheck::verify(&g, selfcheck::kernels_for(kernels))?;
+            Ok(g)
+        });
+        match opened {
             Ok(g) => Ok(Some(g)),
-            Err(e) if self.backend.is_none() && self.adapter.is_none() => {
-                eprintln!("hvp: no usable GPU adapter ({e:#}); {fallback}");
+            Err(e) if self.default_choice() => {
+                eprintln!("hvp: {e:#}; {fallback}");
                 Ok(None)
             }
             Err(e) => Err(e),
         }
     }
 
-    /// The backend asked for; with no choice, the GPU if one opens, else the CPU with a note.
-    fn open_backend(&self) -> Result<AnyBackend> {
-        Ok(match self.gpu_if_wanted("running on the CPU backend")? {
-            Some(g) => AnyBackend::Gpu(g),
-            None => AnyBackend::Cpu(CpuBackend::new()),
-        })
+    /// The backend asked for; with the default choice, the GPU if a hardware adapter opens and
+    /// passes its self-check, else the CPU with a notice.
+    fn open_backend(&self, kernels: JobKernels) -> Result<AnyBackend> {
+        Ok(
+            match self.gpu_if_wanted(kernels, "running on the CPU backend")? {
+                Some(g) => AnyBackend::Gpu(g),
+                None => AnyBackend::Cpu(CpuBackend::new()),
+            },
+        )
     }
 }
 
@@ -249,7 +275,7 @@ fn main() {
 
 fn run(cli: &Cli) -> Result<()> {
     match &cli.command {
-        Command::Adapters { json } => adapters(*json),
+        Command::Adapters { json, check } => adapters(*json, *check),
         Command::Run {
             config,
             out,
@@ -297,28 +323,43 @@ fn run(cli: &Cli) -> Result<()> {
     }
 }
 
-fn adapters(json: bool) -> Result<()> {
-    let list: Vec<AdapterSummary> = gpu::list_all_adapters()
-        .iter()
-        .map(AdapterSummary::of)
-        .collect();
-    if json {
-        println!("{}", serde_json::to_string_pretty(&list)?);
+fn adapters(json: bool, check: bool) -> Result<()> {
+    let all = gpu::list_all_adapters();
+    let default = gpu::default_adapter(&all);
+    let list: Vec<AdapterSummary> = all.iter().map(AdapterSummary::of).collect();
+    if json && !check {
+        let marked: Vec<serde_json::Value> = list
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let mut v = serde_json::to_value(a).expect("plain data");
+                v["default"] = (default == Some(i)).into();
+                v
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&marked)?);
         return Ok(());
     }
     if list.is_empty() {
-        println!("no adapters found (hvp runs on the CPU backend; for a software Vulkan adapter on Debian: apt-get install mesa-vulkan-drivers)");
+        println!("no adapters found: hvp runs on the CPU backend (a GPU needs its Vulkan, Metal, DX12 or GL driver; for Mesa's software Vulkan adapter on Debian: apt-get install mesa-vulkan-drivers)");
         return Ok(());
+    }
+    if check {
+        return check_adapters(all, &list, default, json);
     }
     let mib = |b: u64| format!("{:.0} MiB", b as f64 / (1u64 << 20) as f64);
     for (i, a) in list.iter().enumerate() {
-        println!("[{i}] {}", a.name);
+        let mark = if default == Some(i) { "*" } else { " " };
+        println!("{mark}[{i}] {}", a.name);
         println!(
-            "    backend {}, type {}, driver {}",
-            a.backend, a.device_type, a.driver
+            "     {} backend, type {}{}, driver {}",
+            a.backend,
+            a.device_type,
+            if a.software { " (software)" } else { "" },
+            a.driver
         );
         println!(
-            "    max storage binding {}, max buffer {}, workgroup storage {} KiB, {} invocations per workgroup, {} workgroups per dimension",
+            "     max storage binding {}, max buffer {}, workgroup storage {} KiB, {} invocations per workgroup, {} workgroups per dimension",
             mib(a.max_storage_binding_bytes),
             mib(a.max_buffer_bytes),
             a.max_workgroup_storage_bytes / 1024,
@@ -326,10 +367,103 @@ fn adapters(json: bool) -> Result<()> {
             a.max_workgroups_per_dimension
         );
         println!(
-            "    SHADER_F64 {}, timestamp queries {}",
+            "     SHADER_F64 {}, timestamp queries {}",
             if a.shader_f64 { "yes" } else { "no" },
             if a.timestamp_query { "yes" } else { "no" }
         );
+    }
+    match default {
+        Some(_) => println!("* the default device; --adapter [BACKEND:]NAME picks another"),
+        None => println!(
+            "no hardware adapter: runs use the CPU backend by default; --backend gpu or --adapter [BACKEND:]NAME picks a software one"
+        ),
+    }
+    Ok(())
+}
+
+/// `hvp adapters --check`: the self-check of every kernel on every adapter, as a table (or
+/// JSON). Passes are recorded in the self-check cache; a refused adapter makes the command
+/// fail, after the whole table.
+fn check_adapters(
+    all: Vec<wgpu::Adapter>,
+    list: &[AdapterSummary],
+    default: Option<usize>,
+    json: bool,
+) -> Result<()> {
+    let kernels = selfcheck::Kernel::ALL;
+    let mut rows = Vec::new();
+    for (adapter, summary) in all.into_iter().zip(list) {
+        let start = std::time::Instant::now();
+        let outcomes = gpu::GpuContext::open(adapter, None)
+            .map(GpuBackend::with_context)
+            .map(|g| selfcheck::check_kernels(&g, &kernels));
+        let seconds = start.elapsed().as_secs_f64();
+        if let Ok(o) = &outcomes {
+            selfcheck::record_passes(summary, o);
+        }
+        rows.push((summary, outcomes, seconds));
+    }
+    let refused = rows
+        .iter()
+        .filter(|(_, o, _)| o.as_ref().map_or(true, |o| o.iter().any(|k| !k.passed())))
+        .count();
+    if json {
+        let doc: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|(a, o, seconds)| {
+                serde_json::json!({
+                    "adapter": a,
+                    "seconds": seconds,
+                    "tolerance": selfcheck::TOLERANCE,
+                    "outcomes": o.as_ref().ok(),
+                    "open_error": o.as_ref().err().map(|e| format!("{e:#}")),
+                    "passed": o.as_ref().is_ok_and(|o| o.iter().all(|k| k.passed())),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        print!("{:<4} {:<34} {:<7}", "", "adapter", "api");
+        for k in kernels {
+            print!(" {:>16}", k.name());
+        }
+        println!(" {:>8}  verdict", "time");
+        for (i, (a, o, seconds)) in rows.iter().enumerate() {
+            let mark = if default == Some(i) { "*" } else { " " };
+            let name: String = a.name.chars().take(34).collect();
+            print!("{mark}[{i}] {name:<34} {:<7}", a.backend);
+            match o {
+                Ok(o) => {
+                    for k in o {
+                        let cell = match &k.failure {
+                            Some(_) => "failed".to_string(),
+                            None => format!("{:.1e}", k.error),
+                        };
+                        print!(" {cell:>16}");
+                    }
+                    let verdict = match selfcheck::refusal(a, o) {
+                        None => "ok".to_string(),
+                        Some(_) => "REFUSED".to_string(),
+                    };
+                    println!(" {:>7.2}s  {verdict}", seconds);
+                }
+                Err(e) => println!("  could not open: {e:#}"),
+            }
+        }
+        println!(
+            "errors: ‖gpu − cpu‖₂/‖cpu‖₂ on fixed random data against the f64 CPU twin; tolerance {:.0e}",
+            selfcheck::TOLERANCE
+        );
+        for (a, o, _) in &rows {
+            if let Ok(o) = o {
+                if let Some(message) = selfcheck::refusal(a, o) {
+                    println!("{message}");
+                }
+            }
+        }
+    }
+    if refused > 0 {
+        bail!("{refused} adapter(s) failed the self-check");
     }
     Ok(())
 }
@@ -349,9 +483,9 @@ fn run_config(
     };
     // A job of the config's kind on the opened backend: its plan alone, or the whole run.
     macro_rules! plan_or_run {
-        ($job:ty, $run:path) => {{
+        ($job:ty, $run:path, $kernels:expr) => {{
             let job: $job = config::job(&table)?;
-            let backend = cli.open_backend()?;
+            let backend = cli.open_backend($kernels)?;
             let limits = backend.limits();
             if plan_only {
                 return job.plan(&limits).map(|_| ());
@@ -363,12 +497,12 @@ fn run_config(
         "poisson-demo" if plan_only => bail!("--plan-only: a poisson-demo job has no plan"),
         "poisson-demo" => {
             let cfg: demo::PoissonDemoConfig = config::job(&table)?;
-            let backend = cli.open_backend()?;
+            let backend = cli.open_backend(JobKernels::Poisson)?;
             with_backend!(&backend, b => demo::run(b, cfg, &out).map(|_| ()))
         }
-        "vlasov" => plan_or_run!(vlasov::job::VlasovJob, vlasov::job::run),
-        "hartree" => plan_or_run!(hartree::job::HartreeJob, hartree::job::run),
-        "compare" => plan_or_run!(compare::job::CompareJob, compare::job::run),
+        "vlasov" => plan_or_run!(vlasov::job::VlasovJob, vlasov::job::run, JobKernels::Vlasov),
+        "hartree" => plan_or_run!(hartree::job::HartreeJob, hartree::job::run, JobKernels::Hartree),
+        "compare" => plan_or_run!(compare::job::CompareJob, compare::job::run, JobKernels::All),
         other => {
             bail!("unknown job kind {other:?} (known: poisson-demo, vlasov, hartree, compare)")
         }
@@ -394,7 +528,7 @@ fn run_study(
                 .to_string_lossy()
         )),
     };
-    let backend = cli.open_backend()?;
+    let backend = cli.open_backend(JobKernels::All)?;
     let limits = backend.limits();
     with_backend!(&backend, b => hvp::study::run(b, limits, job, eps, &out, false).map(|_| ()))
 }
@@ -454,7 +588,7 @@ fn run_compare(
         Some(o) => o.to_path_buf(),
         None => PathBuf::from("out").join(path.file_stem().context("config path has no name")?),
     };
-    let backend = cli.open_backend()?;
+    let backend = cli.open_backend(JobKernels::All)?;
     let limits = backend.limits();
     if plan_only {
         return job.plan(&limits).map(|_| ());
@@ -486,9 +620,9 @@ fn write_bench_json<T: serde::Serialize>(
 
 /// The backends a benchmark compares: the GPU (unless the CPU alone was asked for) and the CPU
 /// (unless the GPU alone was asked for).
-fn bench_backends(cli: &Cli) -> Result<Vec<AnyBackend>> {
+fn bench_backends(cli: &Cli, kernels: JobKernels) -> Result<Vec<AnyBackend>> {
     let mut backends = Vec::new();
-    if let Some(g) = cli.gpu_if_wanted("benchmarking the CPU backend only")? {
+    if let Some(g) = cli.gpu_if_wanted(kernels, "benchmarking the CPU backend only")? {
         backends.push(AnyBackend::Gpu(g));
     }
     if cli.backend != Some(BackendChoice::Gpu) {
@@ -498,7 +632,7 @@ fn bench_backends(cli: &Cli) -> Result<Vec<AnyBackend>> {
 }
 
 fn bench_hartree(cli: &Cli, out: Option<&Path>, max_mib: u64, seconds: f64) -> Result<()> {
-    let backends = bench_backends(cli)?;
+    let backends = bench_backends(cli, JobKernels::Hartree)?;
     let mut results = Vec::new();
     let mut devices = Vec::new();
     for any in &backends {
@@ -517,7 +651,7 @@ fn bench_hartree(cli: &Cli, out: Option<&Path>, max_mib: u64, seconds: f64) -> R
 }
 
 fn bench_vlasov(cli: &Cli, out: Option<&Path>, max_mib: u64, seconds: f64) -> Result<()> {
-    let backends = bench_backends(cli)?;
+    let backends = bench_backends(cli, JobKernels::Vlasov)?;
     let mut results = Vec::new();
     let mut devices = Vec::new();
     for any in &backends {
@@ -537,7 +671,7 @@ fn bench_vlasov(cli: &Cli, out: Option<&Path>, max_mib: u64, seconds: f64) -> Re
 }
 
 fn bench_fft(cli: &Cli, out: Option<&Path>, max_mib: u64, seconds: f64) -> Result<()> {
-    let backends = bench_backends(cli)?;
+    let backends = bench_backends(cli, JobKernels::Poisson)?;
     // One list of cases for both backends, sized from the GPU's limits when there is one, so
     // that the rows compare like with like.
     let (mut limit, mut max_line) = (max_mib << 20, 4096);

@@ -63,27 +63,31 @@ impl Limits {
 /// Refuses a run whose host memory (what it holds on the host, plus its fields where the
 /// backend keeps them there) exceeds what the host has free.
 pub fn check_host_memory(limits: &Limits, host_bytes: u64, field_bytes: u64) -> anyhow::Result<()> {
-    let need = host_bytes
-        + if limits.fields_on_host() {
-            field_bytes
-        } else {
-            0
-        };
-    if let Some(avail) = host_available_bytes() {
-        if need > avail {
-            anyhow::bail!(
-                "the run needs {} of host memory{}, {} is available",
-                human(need),
-                if limits.fields_on_host() {
-                    " (the CPU backend keeps its fields there)"
-                } else {
-                    ""
-                },
-                human(avail)
-            );
+    let on_host = limits.fields_on_host();
+    let need = host_bytes + if on_host { field_bytes } else { 0 };
+    let what = if on_host {
+        "the run needs {need} of host memory (the CPU backend keeps its fields there)"
+    } else {
+        "the run needs {need} of host memory"
+    };
+    require_host_memory(need, what)
+}
+
+/// Refuses a need of `need` bytes of host memory beyond what the host has free; `what` says
+/// what needs it, with `{need}` where the amount goes. Where the free memory cannot be read,
+/// the plan says so and goes ahead.
+pub fn require_host_memory(need: u64, what: &str) -> anyhow::Result<()> {
+    let what = what.replace("{need}", &human(need));
+    match host_available_bytes() {
+        Some(avail) if need > avail => {
+            anyhow::bail!("{what}, {} is available", human(avail))
+        }
+        Some(_) => Ok(()),
+        None => {
+            println!("  host memory: not checked ({what}; this system does not report its free memory)");
+            Ok(())
         }
     }
-    Ok(())
 }
 
 /// The schedule of a run, from the time settings.
@@ -127,11 +131,12 @@ pub fn human_seconds(seconds: f64) -> String {
     }
 }
 
+/// Host memory available to a new allocation without swapping (Linux: MemAvailable; macOS and
+/// Windows: what the OS reports as available), or `None` where the system does not say.
 pub fn host_available_bytes() -> Option<u64> {
-    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
+    let mut system = sysinfo::System::new();
+    system.refresh_memory();
+    Some(system.available_memory()).filter(|&b| b > 0)
 }
 
 /// Progress of a run: a bar with the ETA when a terminal shows it, else a line about every 5%

@@ -9,11 +9,85 @@ use anyhow::{anyhow, bail, Context as _, Result};
 /// been seen to hang; a failed run is better than a stuck one).
 pub const WAIT_TIMEOUT: Duration = Duration::from_secs(300);
 
+/// A graphics API wgpu can drive, as `--adapter` names it.
+const BACKEND_NAMES: [(&str, wgpu::Backend); 4] = [
+    ("vulkan", wgpu::Backend::Vulkan),
+    ("metal", wgpu::Backend::Metal),
+    ("dx12", wgpu::Backend::Dx12),
+    ("gl", wgpu::Backend::Gl),
+];
+
+/// An adapter asked for by name: `[BACKEND:]NAME`, where NAME is a case-insensitive substring
+/// of the adapter's name (empty: any) and BACKEND one of vulkan, metal, dx12, gl. Mesa's
+/// software renderer is called llvmpipe through Vulkan and GL alike, so `vulkan:llvmpipe` and
+/// `gl:llvmpipe` tell them apart.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdapterSpec {
+    pub backend: Option<wgpu::Backend>,
+    pub name: String,
+}
+
+impl std::str::FromStr for AdapterSpec {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        let Some((api, name)) = s.split_once(':') else {
+            return Ok(Self {
+                backend: None,
+                name: s.to_string(),
+            });
+        };
+        let api_lc = api.trim().to_lowercase();
+        let backend = BACKEND_NAMES
+            .iter()
+            .find(|(n, _)| *n == api_lc)
+            .map(|(_, b)| *b)
+            .ok_or_else(|| {
+                let names: Vec<&str> = BACKEND_NAMES.iter().map(|(n, _)| *n).collect();
+                anyhow!(
+                    "adapter {s:?}: {api:?} is not a backend (one of {}), in the form BACKEND:NAME",
+                    names.join(", ")
+                )
+            })?;
+        Ok(Self {
+            backend: Some(backend),
+            name: name.to_string(),
+        })
+    }
+}
+
+impl std::fmt::Display for AdapterSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.backend {
+            Some(b) => write!(f, "{}:{}", backend_name(b), self.name),
+            None => write!(f, "{}", self.name),
+        }
+    }
+}
+
+impl AdapterSpec {
+    pub fn matches(&self, info: &wgpu::AdapterInfo) -> bool {
+        self.backend.is_none_or(|b| b == info.backend)
+            && info.name.to_lowercase().contains(&self.name.to_lowercase())
+    }
+}
+
+/// The name `--adapter` uses for a backend.
+pub fn backend_name(backend: wgpu::Backend) -> &'static str {
+    BACKEND_NAMES
+        .iter()
+        .find(|(_, b)| *b == backend)
+        .map_or("other", |(n, _)| n)
+}
+
 /// What the user asked for when choosing a device.
 #[derive(Clone, Debug, Default)]
 pub struct GpuOptions {
-    /// Case-insensitive substring of the adapter name; `None` picks the best adapter.
-    pub adapter: Option<String>,
+    /// The adapter asked for by name; `None` picks the best one.
+    pub adapter: Option<AdapterSpec>,
+    /// Whether the best adapter may be a software one (lavapipe, llvmpipe, SwiftShader, WARP):
+    /// true for `--backend gpu`, false for the default choice, which prefers the CPU backend to
+    /// a GPU emulated on the CPU. An adapter asked for by name may always be software.
+    pub allow_software: bool,
     /// Upper bound on the bytes of one chunk of a field (tests use tiny values to drive the
     /// multi-chunk paths); `None` uses the adapter's binding limit.
     pub max_chunk_bytes: Option<u64>,
@@ -26,6 +100,8 @@ pub struct AdapterSummary {
     pub backend: String,
     pub device_type: String,
     pub driver: String,
+    /// Runs on the CPU (see `is_software`): never the default device.
+    pub software: bool,
     pub max_storage_binding_bytes: u64,
     pub max_buffer_bytes: u64,
     pub max_workgroup_storage_bytes: u32,
@@ -41,12 +117,13 @@ impl AdapterSummary {
         let limits = adapter.limits();
         let features = adapter.features();
         Self {
-            name: info.name,
-            backend: format!("{:?}", info.backend),
+            software: is_software(&info),
+            backend: backend_name(info.backend).to_string(),
             device_type: format!("{:?}", info.device_type),
             driver: format!("{} {}", info.driver, info.driver_info)
                 .trim()
                 .to_string(),
+            name: info.name,
             max_storage_binding_bytes: limits.max_storage_buffer_binding_size,
             max_buffer_bytes: limits.max_buffer_size,
             max_workgroup_storage_bytes: limits.max_compute_workgroup_storage_size,
@@ -56,11 +133,17 @@ impl AdapterSummary {
             timestamp_query: features.contains(wgpu::Features::TIMESTAMP_QUERY),
         }
     }
+}
 
-    /// True for adapters that run on the CPU (Mesa's lavapipe / llvmpipe, SwiftShader).
-    pub fn is_software(&self) -> bool {
-        self.device_type == "Cpu"
-    }
+/// True for adapters that run on the CPU: Mesa's lavapipe / llvmpipe, SwiftShader, Microsoft's
+/// WARP. The driver says so through the device type; the names catch drivers that report
+/// another type.
+pub fn is_software(info: &wgpu::AdapterInfo) -> bool {
+    let name = info.name.to_lowercase();
+    info.device_type == wgpu::DeviceType::Cpu
+        || ["llvmpipe", "lavapipe", "swiftshader", "basic render"]
+            .iter()
+            .any(|s| name.contains(s))
 }
 
 fn adapters_of(backends: wgpu::Backends) -> Vec<wgpu::Adapter> {
@@ -69,42 +152,99 @@ fn adapters_of(backends: wgpu::Backends) -> Vec<wgpu::Adapter> {
     pollster::block_on(wgpu::Instance::new(desc).enumerate_adapters(backends))
 }
 
-/// Every adapter wgpu finds, best first. Vulkan adapters (real GPUs and lavapipe) only; GL is
-/// asked only when there is no Vulkan adapter at all, since probing it on a headless machine
-/// prints noise and its compute support is weaker.
+/// The adapters a choice is made from, best first: those of the primary APIs (Vulkan, Metal,
+/// DX12), and GL's only when they hold no hardware adapter. Probing GL on a headless machine
+/// prints noise, and a GPU with a Vulkan, Metal or DX12 driver is better driven through it.
 pub fn list_adapters() -> Vec<wgpu::Adapter> {
-    let mut adapters = adapters_of(wgpu::Backends::VULKAN);
-    if adapters.is_empty() {
-        adapters = adapters_of(wgpu::Backends::GL);
+    let mut adapters = adapters_of(wgpu::Backends::PRIMARY);
+    if adapters.iter().all(|a| is_software(&a.get_info())) {
+        adapters.extend(adapters_of(wgpu::Backends::GL));
     }
     adapters.sort_by_key(rank);
     adapters
 }
 
-/// Every adapter of every backend hvp is built with (Vulkan and GL), best first: what
-/// `hvp adapters` shows.
+/// Every adapter of every API hvp is built with, best first: what `hvp adapters` shows.
 pub fn list_all_adapters() -> Vec<wgpu::Adapter> {
-    let mut adapters = adapters_of(wgpu::Backends::VULKAN | wgpu::Backends::GL);
+    let mut adapters = adapters_of(wgpu::Backends::PRIMARY | wgpu::Backends::GL);
     adapters.sort_by_key(rank);
     adapters
 }
 
-/// Lower is better: real GPUs before software ones, Vulkan before GL.
+/// The adapter the default choice takes from a list sorted best first: the best hardware
+/// adapter, or none.
+pub fn default_adapter(sorted: &[wgpu::Adapter]) -> Option<usize> {
+    sorted.iter().position(|a| !is_software(&a.get_info()))
+}
+
+/// Lower is better: discrete, integrated, virtual, unknown, then software devices; within
+/// each, Vulkan, Metal and DX12 before GL.
 fn rank(adapter: &wgpu::Adapter) -> (u8, u8) {
     let info = adapter.get_info();
-    let device = match info.device_type {
-        wgpu::DeviceType::DiscreteGpu => 0,
-        wgpu::DeviceType::IntegratedGpu => 1,
-        wgpu::DeviceType::VirtualGpu => 2,
-        wgpu::DeviceType::Cpu => 3,
-        wgpu::DeviceType::Other => 4,
+    let device = if is_software(&info) {
+        4
+    } else {
+        match info.device_type {
+            wgpu::DeviceType::DiscreteGpu => 0,
+            wgpu::DeviceType::IntegratedGpu => 1,
+            wgpu::DeviceType::VirtualGpu => 2,
+            wgpu::DeviceType::Other | wgpu::DeviceType::Cpu => 3,
+        }
     };
     let backend = match info.backend {
-        wgpu::Backend::Vulkan => 0,
-        wgpu::Backend::Metal | wgpu::Backend::Dx12 => 1,
-        _ => 2,
+        wgpu::Backend::Vulkan | wgpu::Backend::Metal | wgpu::Backend::Dx12 => 0,
+        _ => 1,
     };
     (device, backend)
+}
+
+/// The adapter `options` ask for.
+pub fn choose_adapter(options: &GpuOptions) -> Result<wgpu::Adapter> {
+    if let Some(spec) = &options.adapter {
+        // GL only when asked for, or when nothing else matches.
+        let mut adapters = list_adapters();
+        if !adapters.iter().any(|a| spec.matches(&a.get_info())) {
+            adapters = list_all_adapters();
+        }
+        let found: Vec<String> = adapters
+            .iter()
+            .map(|a| {
+                let info = a.get_info();
+                format!("{}:{}", backend_name(info.backend), info.name)
+            })
+            .collect();
+        return adapters
+            .into_iter()
+            .find(|a| spec.matches(&a.get_info()))
+            .ok_or_else(|| anyhow!("no adapter matches {:?}; found: {found:?}", spec.to_string()));
+    }
+    let adapters = list_adapters();
+    if adapters.is_empty() {
+        bail!("wgpu found no adapter (no Vulkan, Metal, DX12 or GL driver)");
+    }
+    if options.allow_software {
+        return Ok(adapters.into_iter().next().expect("not empty"));
+    }
+    let Some(i) = default_adapter(&adapters) else {
+        // "llvmpipe (LLVM 15) through vulkan and gl": one entry per name.
+        let mut by_name: Vec<(String, Vec<&str>)> = Vec::new();
+        for info in adapters.iter().map(|a| a.get_info()) {
+            match by_name.iter_mut().find(|(n, _)| *n == info.name) {
+                Some((_, apis)) => apis.push(backend_name(info.backend)),
+                None => by_name.push((info.name, vec![backend_name(info.backend)])),
+            }
+        }
+        let found: Vec<String> = by_name
+            .iter()
+            .map(|(n, apis)| format!("{n} through {}", apis.join(" and ")))
+            .collect();
+        bail!(
+            "no hardware GPU adapter (only the software {}, slower than the CPU backend; \
+             --backend gpu takes it)",
+            found.join(", ")
+        );
+    };
+    Ok(adapters.into_iter().nth(i).expect("in range"))
 }
 
 /// Device, queue and the facts the kernels are sized from.
@@ -122,24 +262,11 @@ pub struct GpuContext {
 impl GpuContext {
     /// Opens the adapter the options name (or the best one) with its own limits.
     pub fn new(options: &GpuOptions) -> Result<Self> {
-        let adapters = list_adapters();
-        if adapters.is_empty() {
-            bail!("wgpu found no adapter (no Vulkan or GL driver; on Debian, mesa-vulkan-drivers provides the lavapipe software adapter)");
-        }
-        let adapter = match &options.adapter {
-            Some(want) => {
-                let want_lc = want.to_lowercase();
-                adapters
-                    .into_iter()
-                    .find(|a| a.get_info().name.to_lowercase().contains(&want_lc))
-                    .ok_or_else(|| {
-                        let names: Vec<String> =
-                            list_adapters().iter().map(|a| a.get_info().name).collect();
-                        anyhow!("no adapter name contains {want:?}; found: {names:?}")
-                    })?
-            }
-            None => adapters.into_iter().next().expect("not empty"),
-        };
+        Self::open(choose_adapter(options)?, options.max_chunk_bytes)
+    }
+
+    /// Opens `adapter` with its own limits; `max_chunk_bytes` as in `GpuOptions`.
+    pub fn open(adapter: wgpu::Adapter, user_chunk_bytes: Option<u64>) -> Result<Self> {
         let summary = AdapterSummary::of(&adapter);
         let limits = adapter.limits();
         let wanted = wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::SHADER_F64;
@@ -167,7 +294,7 @@ impl GpuContext {
             .max_storage_buffer_binding_size
             .min(limits.max_buffer_size);
         let mut max_chunk_bytes = binding_limit;
-        if let Some(user) = options.max_chunk_bytes {
+        if let Some(user) = user_chunk_bytes {
             if user < 256 {
                 bail!("chunk limit of {user} bytes is below 256");
             }

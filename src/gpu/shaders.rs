@@ -137,12 +137,47 @@ mod tests {
             let src = compose(file, &file.example_constants()).unwrap();
             let module = naga::front::wgsl::parse_str(&src)
                 .unwrap_or_else(|e| panic!("{}: {}", file.name(), e.emit_to_string(&src)));
-            naga::valid::Validator::new(
+            let info = naga::valid::Validator::new(
                 naga::valid::ValidationFlags::all(),
                 naga::valid::Capabilities::empty(),
             )
             .validate(&module)
             .unwrap_or_else(|e| panic!("{}: {e:?}", file.name()));
+            let signed = signed_remainders(&module, &info);
+            assert!(
+                signed.is_empty(),
+                "{}: `%` on signed integers in {signed:?}; GL drivers get it wrong, use wrap_index",
+                file.name()
+            );
         }
+    }
+
+    /// The functions of `module` that apply `%` to a signed integer.
+    fn signed_remainders(module: &naga::Module, info: &naga::valid::ModuleInfo) -> Vec<String> {
+        let has_signed_remainder = |f: &naga::Function, fi: &naga::valid::FunctionInfo| {
+            f.expressions.iter().any(|(_, e)| match e {
+                naga::Expression::Binary {
+                    op: naga::BinaryOperator::Modulo,
+                    left,
+                    ..
+                } => {
+                    fi[*left].ty.inner_with(&module.types).scalar_kind()
+                        == Some(naga::ScalarKind::Sint)
+                }
+                _ => false,
+            })
+        };
+        let functions = module
+            .functions
+            .iter()
+            .filter(|(h, f)| has_signed_remainder(f, &info[*h]))
+            .map(|(_, f)| f.name.clone().unwrap_or_default());
+        let entry_points = module
+            .entry_points
+            .iter()
+            .enumerate()
+            .filter(|(i, ep)| has_signed_remainder(&ep.function, info.get_entry_point(*i)))
+            .map(|(_, ep)| ep.name.clone());
+        functions.chain(entry_points).collect()
     }
 }

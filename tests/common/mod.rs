@@ -19,8 +19,13 @@ use rand_chacha::ChaCha8Rng;
 /// Without an adapter the test is skipped with a loud message, unless HVP_REQUIRE_GPU=1 (set by
 /// .ci/run), in which case it fails: CI installs lavapipe, so a missing adapter there is a bug.
 pub fn gpu(max_chunk_bytes: Option<u64>) -> Option<GpuBackend> {
+    // HVP_ADAPTER picks the adapter as --adapter does (CI: vulkan:llvmpipe, then gl:llvmpipe);
+    // else the best one, software adapters included.
     let options = GpuOptions {
-        adapter: std::env::var("HVP_ADAPTER").ok(),
+        adapter: std::env::var("HVP_ADAPTER")
+            .ok()
+            .map(|s| s.parse().expect("HVP_ADAPTER is [BACKEND:]NAME")),
+        allow_software: true,
         max_chunk_bytes,
     };
     match GpuBackend::new(&options) {
