@@ -2,7 +2,8 @@
 //! kernels through wgpu) and on the CPU, and the trace-norm distance between them.
 //!
 //! Layout: `field` (shapes and chunk layout), `backend` (the trait solvers use), `gpu` and
-//! `cpu` (its two implementations, which know no physics), `bench` (measurements).
+//! `cpu` (its two implementations, which know no physics), `bench` (measurements), `selfcheck`
+//! (an adapter's kernels against their CPU twins before a run trusts the adapter).
 
 pub mod advect;
 pub mod backend;
@@ -23,8 +24,8 @@ pub mod demo;
 pub mod dispersion;
 pub mod output;
 pub mod plan;
-pub mod selfcheck;
 pub mod poisson;
+pub mod selfcheck;
 pub mod study;
 pub mod vlasov;
 pub mod wigner;

@@ -325,7 +325,18 @@ fn run(cli: &Cli) -> Result<()> {
 
 fn adapters(json: bool, check: bool) -> Result<()> {
     let all = gpu::list_all_adapters();
-    let default = gpu::default_adapter(&all);
+    // The adapter a run would take (chosen as a run chooses, from the list without GL when a
+    // primary API has a hardware adapter), found in the full list.
+    let chosen = gpu::choose_adapter(&GpuOptions::default())
+        .ok()
+        .map(|a| a.get_info());
+    let default = chosen.and_then(|c| {
+        all.iter().position(|a| {
+            let info = a.get_info();
+            (info.name, info.backend, info.device, info.driver_info)
+                == (c.name.clone(), c.backend, c.device, c.driver_info.clone())
+        })
+    });
     let list: Vec<AdapterSummary> = all.iter().map(AdapterSummary::of).collect();
     if json && !check {
         let marked: Vec<serde_json::Value> = list
@@ -501,7 +512,11 @@ fn run_config(
             with_backend!(&backend, b => demo::run(b, cfg, &out).map(|_| ()))
         }
         "vlasov" => plan_or_run!(vlasov::job::VlasovJob, vlasov::job::run, JobKernels::Vlasov),
-        "hartree" => plan_or_run!(hartree::job::HartreeJob, hartree::job::run, JobKernels::Hartree),
+        "hartree" => plan_or_run!(
+            hartree::job::HartreeJob,
+            hartree::job::run,
+            JobKernels::Hartree
+        ),
         "compare" => plan_or_run!(compare::job::CompareJob, compare::job::run, JobKernels::All),
         other => {
             bail!("unknown job kind {other:?} (known: poisson-demo, vlasov, hartree, compare)")

@@ -84,7 +84,9 @@ pub fn require_host_memory(need: u64, what: &str) -> anyhow::Result<()> {
         }
         Some(_) => Ok(()),
         None => {
-            println!("  host memory: not checked ({what}; this system does not report its free memory)");
+            println!(
+                "  host memory: not checked ({what}; this system does not report its free memory)"
+            );
             Ok(())
         }
     }

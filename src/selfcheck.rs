@@ -188,10 +188,7 @@ fn check_one(gpu: &GpuBackend, cpu: &CpuBackend, kernel: Kernel) -> Result<f64> 
         Kernel::Reduce => {
             let x = data.real(5003);
             let stats = |s: crate::Stats| [s.sum.re, s.sum_sq, s.min, s.max];
-            let (g, c) = (
-                stats(reduce_of(gpu, &x)?),
-                stats(reduce_of(cpu, &x)?),
-            );
+            let (g, c) = (stats(reduce_of(gpu, &x)?), stats(reduce_of(cpu, &x)?));
             Ok(g.iter()
                 .zip(&c)
                 .map(|(a, b)| (a - b).abs() / b.abs().max(1.0))
@@ -271,7 +268,11 @@ fn rel_err(out: &[Complex64], reference: &[Complex64]) -> f64 {
     if out.iter().any(|z| !z.re.is_finite() || !z.im.is_finite()) {
         return f64::INFINITY;
     }
-    let num: f64 = out.iter().zip(reference).map(|(a, b)| (a - b).norm_sqr()).sum();
+    let num: f64 = out
+        .iter()
+        .zip(reference)
+        .map(|(a, b)| (a - b).norm_sqr())
+        .sum();
     let den: f64 = reference.iter().map(|b| b.norm_sqr()).sum();
     (num / den).sqrt()
 }
@@ -297,7 +298,9 @@ impl Lcg {
         (0..n).map(|_| self.next()).collect()
     }
     fn complex(&mut self, n: usize) -> Vec<Complex64> {
-        (0..n).map(|_| Complex64::new(self.next(), self.next())).collect()
+        (0..n)
+            .map(|_| Complex64::new(self.next(), self.next()))
+            .collect()
     }
 }
 
@@ -327,7 +330,11 @@ pub fn refusal(adapter: &AdapterSummary, outcomes: &[Outcome]) -> Option<String>
 pub fn verify(gpu: &GpuBackend, kernels: &[Kernel]) -> Result<()> {
     let adapter = &gpu.ctx.adapter;
     let faulty = std::env::var_os(FAULT_ENV).is_some();
-    let mut cache = if faulty { Cache::default() } else { Cache::load() };
+    let mut cache = if faulty {
+        Cache::default()
+    } else {
+        Cache::load()
+    };
     let key = cache_key(adapter);
     let passed = cache.passed.get(&key).cloned().unwrap_or_default();
     let todo: Vec<Kernel> = kernels

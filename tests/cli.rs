@@ -97,7 +97,14 @@ fn bench_fft_writes_json_with_both_backends() {
     let out = tmp_dir("bench");
     std::fs::create_dir_all(&out).unwrap();
     let file = out.join("fft.json");
-    let status = hvp()
+    // The default bench takes no software adapter; an adapter asked for (HVP_ADAPTER, or any:
+    // an empty name matches every adapter) gives the GPU rows next to the CPU ones.
+    let adapter = std::env::var("HVP_ADAPTER").unwrap_or_default();
+    let mut cmd = hvp();
+    if backends().contains(&"gpu") {
+        cmd.args(["--adapter", &adapter]);
+    }
+    let status = cmd
         .args([
             "bench",
             "fft",
@@ -124,47 +131,221 @@ fn bench_fft_writes_json_with_both_backends() {
     }
 }
 
-#[test]
-fn adapters_lists_limits() {
-    let o = hvp().args(["adapters", "--json"]).output().unwrap();
-    assert!(o.status.success());
-    let list: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    for a in list.as_array().unwrap() {
-        assert!(a["max_storage_binding_bytes"].as_u64().unwrap() > 0);
-        assert!(a["max_workgroup_storage_bytes"].as_u64().unwrap() > 0);
-    }
+/// Whether a hardware GPU is in reach of this machine's loaders (never on CI).
+fn has_hardware_adapter() -> bool {
+    hvp::gpu::default_adapter(&hvp::gpu::list_adapters()).is_some()
 }
 
 #[test]
-fn without_any_adapter_the_job_falls_back_to_the_cpu_with_one_line() {
-    let out = tmp_dir("fallback");
-    // Hide the Vulkan drivers and the EGL vendors from the loaders.
-    let o = hvp()
-        .env("VK_ICD_FILENAMES", "/nonexistent/icd.json")
-        .env("__EGL_VENDOR_LIBRARY_FILENAMES", "/nonexistent/egl.json")
-        .args([
-            "run",
-            "configs/poisson_periodic_3d.toml",
-            "--set",
-            "grid.n=[8,8,8]",
-            "--out",
-        ])
-        .arg(&out)
-        .output()
-        .unwrap();
+fn adapters_lists_limits_and_marks_the_default() {
+    let o = hvp().args(["adapters", "--json"]).output().unwrap();
     assert!(o.status.success());
-    let stdout = String::from_utf8_lossy(&o.stdout);
-    if stdout.contains("GPU backend") {
-        eprintln!("\n!!!!!!!! SKIPPED: the loaders still found an adapter; CPU fallback NOT tested !!!!!!!!\n");
+    let list: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let list = list.as_array().unwrap();
+    if std::env::var("HVP_REQUIRE_GPU").as_deref() == Ok("1") {
+        assert!(!list.is_empty(), "HVP_REQUIRE_GPU=1 but no adapter listed");
+    }
+    for a in list {
+        assert!(a["max_storage_binding_bytes"].as_u64().unwrap() > 0);
+        assert!(a["max_workgroup_storage_bytes"].as_u64().unwrap() > 0);
+        // A software adapter is never the default.
+        assert!(!(a["software"] == true && a["default"] == true), "{a}");
+    }
+    let defaults = list.iter().filter(|a| a["default"] == true).count();
+    assert_eq!(defaults, usize::from(has_hardware_adapter()));
+    // The table says which adapter a run takes, or that runs use the CPU.
+    let o = hvp().arg("adapters").output().unwrap();
+    let table = String::from_utf8_lossy(&o.stdout);
+    if has_hardware_adapter() {
+        assert!(table.lines().any(|l| l.starts_with("*[")), "{table}");
+    } else {
+        assert!(
+            table.contains("runs use the CPU backend by default"),
+            "{table}"
+        );
+    }
+}
+
+/// The default device with no hardware adapter: the CPU backend and exactly one notice line,
+/// whether the loaders find software adapters (CI's lavapipe and llvmpipe) or nothing at all.
+#[test]
+fn without_a_hardware_adapter_the_default_is_the_cpu_with_one_line() {
+    if has_hardware_adapter() {
+        eprintln!("\n!!!!!!!! SKIPPED: this machine has a hardware GPU; the CPU fallback NOT tested !!!!!!!!\n");
         return;
     }
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    let notices: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.contains("running on the CPU backend"))
-        .collect();
-    assert_eq!(notices.len(), 1, "{stderr}");
-    assert!(stdout.contains("CPU backend"), "{stdout}");
+    let hidden = [
+        ("VK_ICD_FILENAMES", "/nonexistent/icd.json"),
+        ("__EGL_VENDOR_LIBRARY_FILENAMES", "/nonexistent/egl.json"),
+    ];
+    for hide in [false, true] {
+        let out = tmp_dir(&format!("fallback-{hide}"));
+        let mut cmd = hvp();
+        cmd.env_remove("HVP_ADAPTER");
+        if hide {
+            cmd.envs(hidden);
+        }
+        let o = cmd
+            .args(["run", "configs/landau_1d.toml", "--out"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "{stderr}");
+        let notices: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.contains("running on the CPU backend"))
+            .collect();
+        assert_eq!(notices.len(), 1, "hidden drivers {hide}: {stderr}");
+        let reason = if hide {
+            "found no adapter"
+        } else {
+            "no hardware GPU adapter"
+        };
+        assert!(notices[0].contains(reason), "{}", notices[0]);
+        assert!(stdout.contains("plan: CPU backend"), "{stdout}");
+    }
+}
+
+/// `--adapter BACKEND:NAME` picks an adapter by API, and a wrong spec is a clear error.
+#[test]
+fn adapter_specs_pick_by_api_and_bad_ones_are_refused() {
+    let o = hvp()
+        .args(["--adapter", "cuda:foo", "adapters"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("vulkan, metal, dx12, gl"), "{err}");
+
+    let o = hvp()
+        .args([
+            "--adapter",
+            "no-such-adapter-name",
+            "run",
+            "configs/landau_1d.toml",
+        ])
+        .args(["--plan-only"])
+        .output()
+        .unwrap();
+    assert!(
+        !o.status.success(),
+        "an adapter asked for by name must not fall back"
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("no adapter matches"), "{err}");
+
+    if !backends().contains(&"gpu") {
+        return;
+    }
+    // Each API the loaders offer, by its prefix: the run says which one it used.
+    let list: serde_json::Value =
+        serde_json::from_slice(&hvp().args(["adapters", "--json"]).output().unwrap().stdout)
+            .unwrap();
+    for a in list.as_array().unwrap() {
+        let api = a["backend"].as_str().unwrap();
+        let name = a["name"].as_str().unwrap();
+        let o = hvp()
+            .args([
+                "--adapter",
+                &format!("{api}:{name}"),
+                "run",
+                "configs/landau_1d.toml",
+            ])
+            .args(["--plan-only"])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            o.status.success(),
+            "{api}:{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(
+            stdout.contains(&format!("GPU backend on {name} ({api},")),
+            "{api}:{name}: {stdout}"
+        );
+    }
+}
+
+/// The self-check: a run on the GPU records its passes in the cache; a kernel that disagrees
+/// with its CPU twin refuses the adapter with a message that names the kernel, the adapter,
+/// the driver and the way to the CPU; `hvp adapters --check` prints the table.
+#[test]
+fn the_self_check_caches_passes_and_refuses_a_wrong_kernel() {
+    if !backends().contains(&"gpu") {
+        return;
+    }
+    let cache = tmp_dir("selfcheck-cache");
+    let run = |fault: Option<&str>| {
+        let mut cmd = hvp();
+        cmd.env("HVP_CACHE_DIR", &cache);
+        if let Some(k) = fault {
+            cmd.env("HVP_SELF_CHECK_FAULT", k);
+        }
+        cmd.args([
+            "--backend",
+            "gpu",
+            "run",
+            "configs/landau_1d.toml",
+            "--plan-only",
+        ])
+        .output()
+        .unwrap()
+    };
+    let o = run(None);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(cache.join("self-check.json")).unwrap())
+            .unwrap();
+    let passed = record["passed"].as_object().unwrap();
+    assert_eq!(passed.len(), 1, "{record}");
+    let (key, kernels) = passed.iter().next().unwrap();
+    assert!(
+        key.contains(&format!("hvp {}", env!("CARGO_PKG_VERSION"))),
+        "{key}"
+    );
+    // A Vlasov run needs the FFT, both shifts and the reduction.
+    assert_eq!(kernels.as_array().unwrap().len(), 4, "{kernels}");
+
+    // A fault is found even though the cache holds passes (faulty checks bypass it).
+    let o = run(Some("shift-strided"));
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    for want in [
+        "shift-strided",
+        "differs from the CPU reference",
+        "driver",
+        "--backend cpu",
+    ] {
+        assert!(err.contains(want), "{want:?} not in {err}");
+    }
+    // The default choice falls back to the CPU instead (where there is a hardware GPU).
+
+    let table = hvp()
+        .env("HVP_CACHE_DIR", &cache)
+        .args(["adapters", "--check"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(table.status.success(), "{text}");
+    assert!(
+        text.contains("hartree-phase") && text.contains(" ok"),
+        "{text}"
+    );
+    let faulty = hvp()
+        .env("HVP_CACHE_DIR", &cache)
+        .env("HVP_SELF_CHECK_FAULT", "fft")
+        .args(["adapters", "--check"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&faulty.stdout);
+    assert!(!faulty.status.success());
+    assert!(
+        text.contains("REFUSED") && text.contains("self-check of the fft kernel"),
+        "{text}"
+    );
 }
 
 /// Every Vlasov config in configs/ parses, plans and runs (shrunk to a tiny grid and two

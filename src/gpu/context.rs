@@ -160,14 +160,14 @@ pub fn list_adapters() -> Vec<wgpu::Adapter> {
     if adapters.iter().all(|a| is_software(&a.get_info())) {
         adapters.extend(adapters_of(wgpu::Backends::GL));
     }
-    adapters.sort_by_key(rank);
+    adapters.sort_by_key(|a| rank(&a.get_info()));
     adapters
 }
 
 /// Every adapter of every API hvp is built with, best first: what `hvp adapters` shows.
 pub fn list_all_adapters() -> Vec<wgpu::Adapter> {
     let mut adapters = adapters_of(wgpu::Backends::PRIMARY | wgpu::Backends::GL);
-    adapters.sort_by_key(rank);
+    adapters.sort_by_key(|a| rank(&a.get_info()));
     adapters
 }
 
@@ -179,9 +179,8 @@ pub fn default_adapter(sorted: &[wgpu::Adapter]) -> Option<usize> {
 
 /// Lower is better: discrete, integrated, virtual, unknown, then software devices; within
 /// each, Vulkan, Metal and DX12 before GL.
-fn rank(adapter: &wgpu::Adapter) -> (u8, u8) {
-    let info = adapter.get_info();
-    let device = if is_software(&info) {
+fn rank(info: &wgpu::AdapterInfo) -> (u8, u8) {
+    let device = if is_software(info) {
         4
     } else {
         match info.device_type {
@@ -216,7 +215,12 @@ pub fn choose_adapter(options: &GpuOptions) -> Result<wgpu::Adapter> {
         return adapters
             .into_iter()
             .find(|a| spec.matches(&a.get_info()))
-            .ok_or_else(|| anyhow!("no adapter matches {:?}; found: {found:?}", spec.to_string()));
+            .ok_or_else(|| {
+                anyhow!(
+                    "no adapter matches {:?}; found: {found:?}",
+                    spec.to_string()
+                )
+            });
     }
     let adapters = list_adapters();
     if adapters.is_empty() {
@@ -352,5 +356,84 @@ impl GpuContext {
     pub fn encoder(&self, label: &str) -> wgpu::CommandEncoder {
         self.device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wgpu::{AdapterInfo, Backend, DeviceType};
+
+    fn info(name: &str, device_type: DeviceType, backend: Backend) -> AdapterInfo {
+        AdapterInfo {
+            name: name.to_string(),
+            ..AdapterInfo::new(device_type, backend)
+        }
+    }
+
+    #[test]
+    fn adapters_rank_by_kind_then_api_and_software_comes_last() {
+        let mut list = [
+            info("llvmpipe (LLVM 15)", DeviceType::Cpu, Backend::Vulkan),
+            info(
+                "Microsoft Basic Render Driver",
+                DeviceType::Other,
+                Backend::Dx12,
+            ),
+            info("Intel UHD 770", DeviceType::IntegratedGpu, Backend::Gl),
+            info("virtio-gpu", DeviceType::VirtualGpu, Backend::Vulkan),
+            info("Intel UHD 770", DeviceType::IntegratedGpu, Backend::Vulkan),
+            info(
+                "NVIDIA GeForce RTX 4070",
+                DeviceType::DiscreteGpu,
+                Backend::Gl,
+            ),
+            info("Apple M2", DeviceType::IntegratedGpu, Backend::Metal),
+            info(
+                "NVIDIA GeForce RTX 4070",
+                DeviceType::DiscreteGpu,
+                Backend::Dx12,
+            ),
+        ];
+        list.sort_by_key(rank);
+        let order: Vec<(String, &str)> = list
+            .iter()
+            .map(|i| (i.name.clone(), backend_name(i.backend)))
+            .collect();
+        let want = [
+            ("NVIDIA GeForce RTX 4070", "dx12"),
+            ("NVIDIA GeForce RTX 4070", "gl"),
+            ("Intel UHD 770", "vulkan"),
+            ("Apple M2", "metal"),
+            ("Intel UHD 770", "gl"),
+            ("virtio-gpu", "vulkan"),
+            ("llvmpipe (LLVM 15)", "vulkan"),
+            ("Microsoft Basic Render Driver", "dx12"),
+        ];
+        let want: Vec<(String, &str)> = want.iter().map(|(n, b)| (n.to_string(), *b)).collect();
+        assert_eq!(order, want);
+        // WARP reports no CPU device type on some drivers; its name gives it away.
+        assert!(is_software(&list[7]));
+        assert!(!is_software(&list[5]));
+    }
+
+    #[test]
+    fn adapter_specs_parse_and_match() {
+        let gl: AdapterSpec = "gl:LLVMpipe".parse().unwrap();
+        assert_eq!(gl.backend, Some(Backend::Gl));
+        assert!(gl.matches(&info("llvmpipe (LLVM 15)", DeviceType::Cpu, Backend::Gl)));
+        assert!(!gl.matches(&info(
+            "llvmpipe (LLVM 15)",
+            DeviceType::Cpu,
+            Backend::Vulkan
+        )));
+        let any: AdapterSpec = "rtx".parse().unwrap();
+        assert_eq!(any.backend, None);
+        assert!(any.matches(&info("NVIDIA RTX", DeviceType::DiscreteGpu, Backend::Dx12)));
+        let all_vulkan: AdapterSpec = "Vulkan:".parse().unwrap();
+        assert!(all_vulkan.matches(&info("x", DeviceType::Cpu, Backend::Vulkan)));
+        assert_eq!(all_vulkan.to_string(), "vulkan:");
+        let err = "cuda:rtx".parse::<AdapterSpec>().unwrap_err().to_string();
+        assert!(err.contains("vulkan, metal, dx12, gl"), "{err}");
     }
 }
