@@ -4,7 +4,7 @@
 use anyhow::{bail, Result};
 
 use super::lines::LineBatch;
-use super::{dispatch_grid, GpuBackend, GpuField, REDUCE_ITEMS, WG_SIZE};
+use super::{GpuBackend, GpuField, REDUCE_ITEMS, WG_SIZE};
 use crate::advect::{
     check_momenta, check_shift, check_sum_inner, Advection, LineBoundary, LineShift, MomentumAxes,
     PhaseSums,
@@ -90,10 +90,7 @@ impl GpuBackend {
             ),
         ];
         let pipeline = self.pipeline(ShaderFile::Advect, "shift_lines", &constants)?;
-        let grid = dispatch_grid(
-            batch.count.div_ceil(lines_per_wg) as u64,
-            self.ctx.limits.max_compute_workgroups_per_dimension,
-        )?;
+        let grid = self.grid_for(batch.count.div_ceil(lines_per_wg) as u64)?;
         let params = self.uniform(&ShiftParams {
             lines: to_u32(batch.count, "lines")?,
             stride: to_u32(batch.stride, "stride")?,
@@ -156,10 +153,7 @@ impl Advection for GpuBackend {
             let range = f.layout.chunk_range(c);
             let first_out = range.start / inner;
             let end_out = range.end.div_ceil(inner);
-            let grid = dispatch_grid(
-                (end_out - first_out) as u64,
-                self.ctx.limits.max_compute_workgroups_per_dimension,
-            )?;
+            let grid = self.grid_for((end_out - first_out) as u64)?;
             let params = self.uniform(&SumParams {
                 n: range.len() as u32,
                 groups_x: grid.0,
@@ -210,7 +204,7 @@ impl Advection for GpuBackend {
         let mut first = 0u64;
         for (c, &g) in groups.iter().enumerate() {
             let range = f.layout.chunk_range(c);
-            let grid = dispatch_grid(g, self.ctx.limits.max_compute_workgroups_per_dimension)?;
+            let grid = self.grid_for(g)?;
             let params = self.uniform(&PhaseParams {
                 n: range.len() as u32,
                 groups_x: grid.0,

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{bail, Result};
 
-use super::{dispatch_grid, GpuBackend, GpuField};
+use super::{GpuBackend, GpuField};
 use crate::backend::FftDirection;
 use crate::gpu::shaders::ShaderFile;
 
@@ -218,10 +218,7 @@ impl GpuBackend {
     ) -> Result<()> {
         let lines_per_wg = (MIN_BLOCK / n).max(1);
         let pipeline = self.pipeline(ShaderFile::Fft, "fft_lines", &fft_constants(n)?)?;
-        let grid = dispatch_grid(
-            lines.count.div_ceil(lines_per_wg) as u64,
-            self.ctx.limits.max_compute_workgroups_per_dimension,
-        )?;
+        let grid = self.grid_for(lines.count.div_ceil(lines_per_wg) as u64)?;
         let inverse = dir == FftDirection::Inverse;
         let params = self.uniform(&FftParams {
             lines: lines.count as u32,
@@ -266,10 +263,7 @@ impl GpuBackend {
         let bytes = total as u64 * 8;
         let scratch = self.scratch("fft transpose", bytes);
         let pipeline = self.pipeline(ShaderFile::Fft, "transpose_digits", &fft_constants(n2)?)?;
-        let grid = dispatch_grid(
-            total.div_ceil(FFT_WG_SIZE as usize) as u64,
-            self.ctx.limits.max_compute_workgroups_per_dimension,
-        )?;
+        let grid = self.grid_for(total.div_ceil(FFT_WG_SIZE as usize) as u64)?;
         let params = self.uniform(&TransposeParams {
             total: total as u32,
             n1: n1 as u32,

@@ -3,7 +3,7 @@
 use anyhow::Result;
 use bytemuck::Zeroable;
 
-use super::{dispatch_grid, GpuBackend, GpuField, WG_SIZE};
+use super::{GpuBackend, GpuField, WG_SIZE};
 use crate::backend::FieldInfo;
 use crate::gpu::shaders::ShaderFile;
 use crate::hartree::kernels::{check_axis_table, check_operator, MatrixKernels};
@@ -42,10 +42,7 @@ impl GpuBackend {
         let t = self.as_one_buffer(&mut encoder, table, "operator table")?;
         for (c, chunk) in a.chunks.iter().enumerate() {
             let range = a.layout.chunk_range(c);
-            let grid = dispatch_grid(
-                (range.len() as u64).div_ceil(WG_SIZE as u64),
-                self.ctx.limits.max_compute_workgroups_per_dimension,
-            )?;
+            let grid = self.grid_for((range.len() as u64).div_ceil(WG_SIZE as u64))?;
             let params = self.uniform(&OperatorParams {
                 n: range.len() as u32,
                 groups_x: grid.0,
@@ -86,10 +83,7 @@ impl MatrixKernels for GpuBackend {
                 continue;
             }
             let count = last - first + 1;
-            let grid = dispatch_grid(
-                (count as u64).div_ceil(WG_SIZE as u64),
-                self.ctx.limits.max_compute_workgroups_per_dimension,
-            )?;
+            let grid = self.grid_for((count as u64).div_ceil(WG_SIZE as u64))?;
             let params = self.uniform(&OperatorParams {
                 n: count as u32,
                 groups_x: grid.0,

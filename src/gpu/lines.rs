@@ -80,7 +80,13 @@ impl GpuBackend {
         // w divides both the axis stride and the chunk length, so no run straddles two chunks.
         let scratch_len = layout.chunk_len;
         if n > scratch_len {
-            bail!("line of {n} elements is longer than one chunk ({scratch_len} elements)");
+            bail!(
+                "lines of {n} elements along axis {axis} of a {:?} field are longer than one \
+                 chunk ({scratch_len} elements): the GPU works on each line inside one chunk, so \
+                 it needs chunks of at least {} bytes (--max-chunk-bytes), or use --backend cpu",
+                field.shape,
+                (8 * n as u64).next_multiple_of(256)
+            );
         }
         let w = largest_divisor_at_most(gcd(stride, layout.chunk_len), scratch_len / n);
         let runs_per_fill = scratch_len / (n * w);

@@ -8,7 +8,7 @@
 use anyhow::{bail, Result};
 use num_complex::Complex64;
 
-use super::{dispatch_grid, GpuBackend, GpuField};
+use super::{GpuBackend, GpuField};
 use crate::backend::FieldInfo;
 use crate::gpu::shaders::ShaderFile;
 use crate::tracenorm::{check_inner, check_matmul, matrix_rows, MatMul};
@@ -83,7 +83,7 @@ impl GpuBackend {
         let pipeline =
             self.pipeline(ShaderFile::Matmul, "matmul", &[("SPLIT", u32::from(split))])?;
         let groups = (p as u64).div_ceil(TILE);
-        let max = self.ctx.limits.max_compute_workgroups_per_dimension as u64;
+        let max = self.max_workgroups_per_dim() as u64;
         if groups > max {
             bail!("matmul: {groups} × {groups} workgroups exceed the adapter's grid");
         }
@@ -127,10 +127,7 @@ impl MatMul for GpuBackend {
         let p = matrix_rows(a)?;
         self.check_one_binding("A", a, p)?;
         let pipeline = self.pipeline(ShaderFile::Matmul, "hermitise", &[("SPLIT", 1)])?;
-        let grid = dispatch_grid(
-            (p as u64 * p as u64).div_ceil(256),
-            self.ctx.limits.max_compute_workgroups_per_dimension,
-        )?;
+        let grid = self.grid_for((p as u64 * p as u64).div_ceil(256))?;
         let params = self.uniform(&HermitiseParams {
             p: p as u32,
             groups_x: grid.0,
@@ -161,7 +158,7 @@ impl MatMul for GpuBackend {
         let mut first = 0u64;
         // Fields of one shape share chunk boundaries: chunk c of A pairs with chunk c of B.
         for (c, &g) in groups.iter().enumerate() {
-            let grid = dispatch_grid(g, self.ctx.limits.max_compute_workgroups_per_dimension)?;
+            let grid = self.grid_for(g)?;
             let params = self.uniform(&InnerParams {
                 n: a.layout.chunk_range(c).len() as u32,
                 groups_x: grid.0,

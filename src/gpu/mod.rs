@@ -83,6 +83,12 @@ pub struct GpuBackend {
     /// Treat lines longer than this as too long for workgroup memory (tests use it to drive the
     /// multi-pass FFT at small sizes).
     pub max_fft_len_override: Option<usize>,
+    /// Treat the adapter's grid as at most this many workgroups per dimension (tests use it to
+    /// drive the 2D wrap of `dispatch_grid` at small sizes); every dispatch it shapes is then
+    /// logged for `take_dispatch_log`.
+    pub max_workgroups_per_dim_override: Option<u32>,
+    /// (workgroups, grid) of each `grid_for` call while the override is set.
+    dispatch_log: Mutex<Vec<(u64, (u32, u32))>>,
 }
 
 /// Workgroup grid for `groups` workgroups: at most `max_per_dim` columns, as many rows as needed.
@@ -157,6 +163,8 @@ impl GpuBackend {
             timer: Mutex::new(None),
             poison_scratch: false,
             max_fft_len_override: None,
+            max_workgroups_per_dim_override: None,
+            dispatch_log: Mutex::new(Vec::new()),
         }
     }
 
@@ -164,6 +172,28 @@ impl GpuBackend {
     /// fields of one shape share chunk boundaries and binary kernels pair chunks one to one).
     pub fn max_chunk_len(&self) -> usize {
         (self.ctx.max_chunk_bytes / 8) as usize
+    }
+
+    /// Workgroups one grid dimension holds: the adapter's limit, or the test override.
+    pub fn max_workgroups_per_dim(&self) -> u32 {
+        let hw = self.ctx.limits.max_compute_workgroups_per_dimension;
+        self.max_workgroups_per_dim_override
+            .map_or(hw, |o| o.clamp(1, hw))
+    }
+
+    /// `dispatch_grid` for `groups` workgroups under `max_workgroups_per_dim`.
+    pub(crate) fn grid_for(&self, groups: u64) -> Result<(u32, u32)> {
+        let grid = dispatch_grid(groups, self.max_workgroups_per_dim())?;
+        if self.max_workgroups_per_dim_override.is_some() {
+            self.dispatch_log.lock().unwrap().push((groups, grid));
+        }
+        Ok(grid)
+    }
+
+    /// (workgroups, (columns, rows)) of every grid shaped since the last call while
+    /// `max_workgroups_per_dim_override` was set, oldest first; clears the log.
+    pub fn take_dispatch_log(&self) -> Vec<(u64, (u32, u32))> {
+        std::mem::take(&mut *self.dispatch_log.lock().unwrap())
     }
 
     /// Starts timing every compute pass with timestamp queries (if the adapter has them).
@@ -419,10 +449,7 @@ impl GpuBackend {
         let mut encoder = self.ctx.encoder(entry);
         for c in 0..y.chunks.len() {
             let n = y.layout.chunk_range(c).len() as u64;
-            let grid = dispatch_grid(
-                n.div_ceil(WG_SIZE as u64),
-                self.ctx.limits.max_compute_workgroups_per_dimension,
-            )?;
+            let grid = self.grid_for(n.div_ceil(WG_SIZE as u64))?;
             let params = self.uniform(&ElementwiseParams {
                 n: n as u32,
                 groups_x: grid.0,
@@ -462,10 +489,7 @@ impl GpuBackend {
         }
         let constants = [("COMP", src.elem.components() as u32), ("WG_SIZE", WG_SIZE)];
         let pipeline = self.pipeline(ShaderFile::Corner, "copy_corner", &constants)?;
-        let grid = dispatch_grid(
-            (params.total as u64).div_ceil(WG_SIZE as u64),
-            self.ctx.limits.max_compute_workgroups_per_dimension,
-        )?;
+        let grid = self.grid_for((params.total as u64).div_ceil(WG_SIZE as u64))?;
         params.groups_x = grid.0;
         let uniform = self.uniform(&params);
         let bg = self.bind_group(&pipeline, &[&dst.chunks[0], &uniform, &src.chunks[0]]);
@@ -669,7 +693,7 @@ impl Backend for GpuBackend {
         let mut encoder = self.ctx.encoder("reduce");
         let mut first = 0u64;
         for (c, &g) in groups.iter().enumerate() {
-            let grid = dispatch_grid(g, self.ctx.limits.max_compute_workgroups_per_dimension)?;
+            let grid = self.grid_for(g)?;
             let params = self.uniform(&ReduceParams {
                 n: (field.layout.chunk_range(c).len() as u64 * comps) as u32,
                 groups_x: grid.0,

@@ -4,7 +4,7 @@
 
 use anyhow::{bail, Result};
 
-use super::{dispatch_grid, GpuBackend, GpuField, WG_SIZE};
+use super::{GpuBackend, GpuField, WG_SIZE};
 use crate::backend::FieldInfo;
 use crate::gpu::shaders::ShaderFile;
 use crate::wigner::{check_operands, check_phase, QuantizeGeom, QuantizeKernels};
@@ -40,10 +40,7 @@ impl GpuBackend {
         let in_chunks = input.map_or(1, |f| f.chunks.len());
         for co in 0..out.chunks.len() {
             let out_range = out.layout.chunk_range(co);
-            let grid = dispatch_grid(
-                (out_range.len() as u64).div_ceil(WG_SIZE as u64),
-                self.ctx.limits.max_compute_workgroups_per_dimension,
-            )?;
+            let grid = self.grid_for((out_range.len() as u64).div_ceil(WG_SIZE as u64))?;
             for ci in 0..in_chunks {
                 let in_range = input.map_or(0..0, |f| f.layout.chunk_range(ci));
                 let params = self.uniform(&QuantizeParams {
