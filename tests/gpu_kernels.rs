@@ -354,8 +354,16 @@ fn bad_operands_are_refused() {
 fn pass_timer_reports_kernel_times_where_the_adapter_has_timestamps() {
     let Some(g) = gpu(None) else { return };
     if !g.start_pass_timer() {
+        // CI's adapters (lavapipe, llvmpipe on GL) both have timestamp queries.
+        if std::env::var("HVP_REQUIRE_GPU").as_deref() == Ok("1") {
+            panic!(
+                "HVP_REQUIRE_GPU=1 but adapter {} has no timestamp queries",
+                g.ctx.adapter.name
+            );
+        }
         eprintln!(
-            "!!! adapter {} has no timestamp queries: pass timer not tested",
+            "\n!!!!!!!! SKIPPED: adapter {} has no timestamp queries; pass timer NOT tested \
+             !!!!!!!!\n",
             g.ctx.adapter.name
         );
         return;

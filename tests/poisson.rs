@@ -11,13 +11,37 @@ use hvp::field::{len_of, strides_of};
 use hvp::poisson::{analytic, Boundary, Poisson, PoissonSpec};
 use hvp::{Backend, Elem};
 
-/// The GPU backend with one chunk per field and with chunks of `small_chunk_bytes` (small
-/// enough that the test's fields span several chunks, large enough to keep lavapipe quick).
-fn gpus(small_chunk_bytes: u64) -> Vec<hvp::gpu::GpuBackend> {
-    [None, Some(small_chunk_bytes)]
-        .into_iter()
+/// The GPU backend with one chunk per field and, given `small_chunk_bytes`, with chunks that
+/// small (small enough that the test's fields span several chunks, large enough to keep
+/// lavapipe quick). 1D grids have none: a line must fit in one chunk, so a 1D field cannot
+/// split (`one_d_fields_cannot_split` checks the refusal).
+fn gpus(small_chunk_bytes: Option<u64>) -> Vec<hvp::gpu::GpuBackend> {
+    std::iter::once(None)
+        .chain(small_chunk_bytes.map(Some))
         .filter_map(common::gpu)
         .collect()
+}
+
+/// Chunks of the real fields of `spec.shape` and of the solver's grid (doubled per axis when
+/// isolated) on `g`; asserts that both split when `g` has small chunks.
+fn chunk_counts(g: &hvp::gpu::GpuBackend, spec: &PoissonSpec, small: bool) -> (usize, usize) {
+    let grid: Vec<usize> = match spec.boundary {
+        Boundary::Periodic => spec.shape.clone(),
+        Boundary::Isolated => spec.shape.iter().map(|n| 2 * n).collect(),
+    };
+    let count = |shape: &[usize]| g.zeros(shape, Elem::Complex).unwrap().chunks.len();
+    let counts = (count(&spec.shape), count(&grid));
+    if small {
+        assert!(
+            counts.0 >= 2 && counts.1 >= 2,
+            "{:?} with {}-byte chunks: {} and {} chunks, expected several",
+            spec.shape,
+            g.ctx.max_chunk_bytes,
+            counts.0,
+            counts.1
+        );
+    }
+    counts
 }
 
 /// max |a − b| / max |b|, infinite if `a` holds a NaN.
@@ -80,7 +104,8 @@ fn solve_on<B: Backend>(b: &B, spec: &PoissonSpec, rho: &[f64]) -> (Vec<f64>, Ve
 /// Runs `check` on the CPU backend with tolerance `cpu_tol` and on each GPU with `gpu_tol`.
 fn on_every_backend(
     name: &str,
-    small_chunk_bytes: u64,
+    spec: &PoissonSpec,
+    small_chunk_bytes: Option<u64>,
     cpu_tol: f64,
     gpu_tol: f64,
     check: impl Fn(&dyn Solve) -> (f64, f64),
@@ -96,12 +121,16 @@ fn on_every_backend(
         eu <= cpu_tol && ef <= cpu_tol,
         "{name} on the CPU: U {eu:.2e}, force {ef:.2e}"
     );
-    for g in gpus(small_chunk_bytes) {
+    for (i, g) in gpus(small_chunk_bytes).iter().enumerate() {
+        let chunks = chunk_counts(g, spec, i == 1);
         let t = std::time::Instant::now();
-        let (eu, ef) = check(&g);
+        let (eu, ef) = check(g);
         eprintln!(
-            "{name}: GPU ({} KiB chunks): U max rel err {eu:.2e}, force {ef:.2e} ({:.2} s)",
-            g.ctx.max_chunk_bytes >> 10,
+            "{name}: GPU ({} B chunks: {} and {} chunks per field): U max rel err {eu:.2e}, \
+             force {ef:.2e} ({:.2} s)",
+            g.ctx.max_chunk_bytes,
+            chunks.0,
+            chunks.1,
             t.elapsed().as_secs_f64()
         );
         assert!(
@@ -167,12 +196,13 @@ fn manufactured(spec: &PoissonSpec) -> (Vec<f64>, Vec<f64>, Vec<Vec<f64>>) {
 
 #[test]
 fn periodic_manufactured_solutions_in_1_2_3_dimensions() {
-    let cases: [(&[usize], &[f64]); 3] = [
-        (&[64], &[3.0]),
-        (&[32, 16], &[2.0, 5.0]),
-        (&[16, 8, 32], &[1.5, 2.5, 4.0]),
+    // Small chunks of 128 and 512 elements: 4 and 8 chunks.
+    let cases: [(&[usize], &[f64], Option<u64>); 3] = [
+        (&[64], &[3.0], None),
+        (&[32, 16], &[2.0, 5.0], Some(1024)),
+        (&[16, 8, 32], &[1.5, 2.5, 4.0], Some(4096)),
     ];
-    for (shape, lengths) in cases {
+    for (shape, lengths, small) in cases {
         let spec = PoissonSpec {
             shape: shape.to_vec(),
             lengths: lengths.to_vec(),
@@ -181,13 +211,20 @@ fn periodic_manufactured_solutions_in_1_2_3_dimensions() {
             boundary: Boundary::Periodic,
         };
         let (rho, u_exact, f_exact) = manufactured(&spec);
-        on_every_backend(&format!("periodic {shape:?}"), 4096, 1e-12, 1e-5, |b| {
-            let (u, f) = b.solve(&spec, &rho);
-            let (u2, f2) = b.solve_host(&spec, &rho);
-            assert_eq!(u, u2, "solve and solve_host differ");
-            assert_eq!(f, f2, "solve and solve_host differ");
-            (max_rel(&u, &u_exact), max_rel_vec(&f, &f_exact))
-        });
+        on_every_backend(
+            &format!("periodic {shape:?}"),
+            &spec,
+            small,
+            1e-12,
+            1e-5,
+            |b| {
+                let (u, f) = b.solve(&spec, &rho);
+                let (u2, f2) = b.solve_host(&spec, &rho);
+                assert_eq!(u, u2, "solve and solve_host differ");
+                assert_eq!(f, f2, "solve and solve_host differ");
+                (max_rel(&u, &u_exact), max_rel_vec(&f, &f_exact))
+            },
+        );
     }
 }
 
@@ -242,15 +279,22 @@ fn isolated_3d_gaussian_matches_the_erf_potential() {
     let centre_index = 16 * 32 * 32 + 16 * 32 + 16;
     let u0 = -(2.0 / std::f64::consts::PI).sqrt() / s;
     assert!((u_exact[centre_index] - u0).abs() < 1e-14);
-    on_every_backend("isolated 3D Gaussian", 1 << 16, 1e-6, 1e-5, |b| {
-        let (u, f) = b.solve(&spec, &rho);
-        eprintln!(
-            "  U at the centre {:.10} (exact {u0:.10}), rel err {:.2e}",
-            u[centre_index],
-            (u[centre_index] / u0 - 1.0).abs()
-        );
-        (max_rel(&u, &u_exact), max_rel_vec(&f, &f_exact))
-    });
+    on_every_backend(
+        "isolated 3D Gaussian",
+        &spec,
+        Some(1 << 16),
+        1e-6,
+        1e-5,
+        |b| {
+            let (u, f) = b.solve(&spec, &rho);
+            eprintln!(
+                "  U at the centre {:.10} (exact {u0:.10}), rel err {:.2e}",
+                u[centre_index],
+                (u[centre_index] / u0 - 1.0).abs()
+            );
+            (max_rel(&u, &u_exact), max_rel_vec(&f, &f_exact))
+        },
+    );
 }
 
 #[test]
@@ -270,7 +314,8 @@ fn isolated_3d_two_gaussians_in_an_anisotropic_box() {
         .collect();
     on_every_backend(
         "isolated 3D, two Gaussians, anisotropic box",
-        1 << 18,
+        &spec,
+        Some(1 << 18),
         1e-6,
         1e-5,
         |b| {
@@ -287,11 +332,23 @@ fn isolated_3d_scale_does_not_depend_on_n() {
     // discretisation error of the coarsest grid, not by a power of n.
     let s = 1.0;
     let u0 = 1.0 / (4.0 * std::f64::consts::PI) * (2.0 / std::f64::consts::PI).sqrt() / s;
-    let cases: [(usize, f64, f64); 3] = [(16, 12.0, 1e-6), (32, 12.0, 3e-8), (32, 24.0, 1e-6)];
+    // Small chunks of 2048 and 8192 elements: 2 and 4 chunks of the n³ fields.
+    let cases: [(usize, f64, f64, u64); 3] = [
+        (16, 12.0, 1e-6, 1 << 14),
+        (32, 12.0, 3e-8, 1 << 16),
+        (32, 24.0, 1e-6, 1 << 16),
+    ];
     let cpu = CpuBackend::new();
-    let gpus = gpus(1 << 16);
-    for (n, l, tol) in cases {
+    for (n, l, tol, small) in cases {
         let spec = isolated(&[n, n, n], &[l, l, l], 1.0, 1.0);
+        let gpus = gpus(Some(small));
+        for (i, g) in gpus.iter().enumerate() {
+            let chunks = chunk_counts(g, &spec, i == 1);
+            eprintln!(
+                "scale: n = {n}: {} B chunks: {chunks:?}",
+                g.ctx.max_chunk_bytes
+            );
+        }
         let (rho, _, _) = gaussian(&spec, &[l / 2.0; 3], s);
         let centre = (n / 2) * (n * n + n + 1);
         let mut backends: Vec<(&str, &dyn Solve, f64)> = vec![("CPU", &cpu, tol)];
@@ -317,7 +374,7 @@ fn isolated_1d_gaussian_matches_the_closed_form() {
     // F = (γκ/2) erf(x/√2s), with the Gaussian off the box centre.
     let spec = isolated(&[128], &[10.0], 2.0, 1.0);
     let (rho, u_exact, f_exact) = gaussian(&spec, &[4.3], 0.5);
-    on_every_backend("isolated 1D Gaussian", 2048, 1e-6, 1e-5, |b| {
+    on_every_backend("isolated 1D Gaussian", &spec, None, 1e-6, 1e-5, |b| {
         let (u, f) = b.solve(&spec, &rho);
         (max_rel(&u, &u_exact), max_rel_vec(&f, &f_exact))
     });
@@ -328,8 +385,25 @@ fn isolated_2d_gaussian_matches_the_log_potential() {
     // U = −(γκ/2π)[ln r + ½ E1(r²/2s²)], F = (γκ/2π)(1 − e^(−r²/2s²))/r r̂.
     let spec = isolated(&[64, 32], &[8.0, 4.0], 2.0 * std::f64::consts::PI, -1.0);
     let (rho, u_exact, f_exact) = gaussian(&spec, &[4.0, 2.0], 0.3);
-    on_every_backend("isolated 2D Gaussian", 4096, 1e-6, 1e-5, |b| {
+    on_every_backend("isolated 2D Gaussian", &spec, Some(4096), 1e-6, 1e-5, |b| {
         let (u, f) = b.solve(&spec, &rho);
         (max_rel(&u, &u_exact), max_rel_vec(&f, &f_exact))
     });
+}
+
+#[test]
+fn one_d_fields_cannot_split() {
+    // A 1D field in several chunks has lines longer than a chunk: the solve is refused with an
+    // error that says so, instead of a wrong answer.
+    let Some(g) = common::gpu(Some(256)) else {
+        return;
+    };
+    let spec = isolated(&[64], &[10.0], 2.0, 1.0);
+    assert_eq!(chunk_counts(&g, &spec, true), (2, 4));
+    let rho = vec![0.0; 64];
+    let e = Poisson::new(&g, &spec)
+        .unwrap()
+        .solve_host(&g, &rho)
+        .unwrap_err();
+    assert!(e.to_string().contains("longer than one chunk"), "{e}");
 }
