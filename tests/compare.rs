@@ -166,7 +166,13 @@ fn interacting_calibration_cpu() {
         r0.hartree_energy, r0.vlasov_energy, last.vlasov_mass
     );
     assert!((r0.hartree_energy - r0.vlasov_energy).abs() < 1e-10);
-    assert!(dh.abs() < 1e-5 && dv.abs() < 1e-5, "{dh:e} {dv:e}");
+    // Measured: both drift by +4.319e-6, the reference's 4.3e-6; asserted to ±3% each (a
+    // first-order splitting or a wrong field sign moves them by far more), and alike to 1%.
+    eprintln!("energy drifts differ by {:.3e}", dh - dv);
+    for (name, d) in [("Hartree", dh), ("Vlasov", dv)] {
+        assert!((d / 4.3e-6 - 1.0).abs() < 0.03, "{name} energy drift {d:e}");
+    }
+    assert!((dh - dv).abs() < 0.01 * dh.abs(), "{dh:e} {dv:e}");
     assert!((last.vlasov_mass - 1.0).abs() < 1e-12 && (last.hartree_trace - 1.0).abs() < 1e-12);
 
     // The bounds: every value finite; ‖ρ − ρ̃‖_L1 ≤ tr/N; the density of |[x, ω̃]| integrates
@@ -182,9 +188,40 @@ fn interacting_calibration_cpu() {
         assert!(r.rho_l1 <= r.trace_norm_over_n() * (1.0 + 1e-9) + 1e-15);
         assert!((ax.rho_l1 - ax.comm_tilde).abs() < 1e-10 * ax.comm_tilde);
         assert!((ax.comm - ax.comm_tilde).abs() < 0.01 * ax.comm);
-        assert!(r.over_n_eps(ax.comm) < 10.0 && r.sobolev_bracket > 1.0);
+        assert!(r.over_n_eps(ax.comm) < 10.0);
+        // The bracket is 1 + Σ_i ε^i ‖f‖_(H^(i+2)_4) of its own columns, and the norms grow with
+        // the order.
+        let from_norms = 1.0
+            + (1..=4)
+                .map(|i| r.epsilon.powi(i) * r.sobolev[i as usize - 1])
+                .sum::<f64>();
+        assert!((r.sobolev_bracket - from_norms).abs() < 1e-12 * from_norms);
+        assert!(
+            r.sobolev.windows(2).all(|w| w[1] >= w[0]),
+            "{:?}",
+            r.sobolev
+        );
         assert!(r.min_eig_tilde > -1e-3 && r.max_eig_tilde < 1.0);
     }
+    for r in &rows {
+        eprintln!(
+            "t = {:.1}: Sobolev bracket {:.6}, ‖f‖_(H^s_4), s = 3..6: {:?}",
+            r.t, r.sobolev_bracket, r.sobolev
+        );
+    }
+    // The bracket along the flow (n = 160, degree 9), measured: 2.895962 at t = 0 and 149.5327
+    // at t = 2 (the high derivatives of f grow as the state shears); asserted to 1e-4 and 1e-3
+    // relative. tests/vlasov.rs checks the norms themselves against a closed form.
+    assert!(
+        (r0.sobolev_bracket / 2.895962 - 1.0).abs() < 1e-4,
+        "t = 0: bracket {}",
+        r0.sobolev_bracket
+    );
+    assert!(
+        (last.sobolev_bracket / 149.5327 - 1.0).abs() < 1e-3,
+        "t = 2: bracket {}",
+        last.sobolev_bracket
+    );
     eprintln!(
         "t = 0: tr|[x, ω]|/Nε = {:.4}, ‖ρ_|[x, ω̃]|‖_L(5.5, 6, 8)/Nε = {:?}, Sobolev bracket {:.4}",
         r0.over_n_eps(r0.axes[0].comm),
@@ -458,8 +495,39 @@ fn cli_compare_writes_its_outputs() {
         .collect();
     let col = |name: &str| last[header.iter().position(|c| *c == name).unwrap()];
     assert!((col("t") - 0.5).abs() < 1e-12);
-    // The CPU value at t = 0.5 of the calibration (n = 128, degree 9).
-    assert!((col("trace_norm_over_n") - 1.70584e-4).abs() < 1e-8);
+    // Regression pin: the CPU value at t = 0.5 of the calibration (n = 128, degree 9, τ = 0.01),
+    // a number this code produced (exact path). It is checked independently below.
+    let pinned = col("trace_norm_over_n");
+    assert!((pinned - 1.70584e-4).abs() < 1e-8, "{pinned:e}");
+    // Independent of the pin: the same state resolved more finely (n = 160 points, and τ halved
+    // at n = 128) must give the same value; docs/design.md section 5 has the reference converged
+    // to 1e-5 relative in τ and to eight digits in n. Measured: n = 160 differs from the CSV by
+    // −1.1e-5 relative, τ = 0.005 by −1.9e-5; asserted to 1e-4 relative (the GPU's f32, 0.4% off
+    // here, or degree 5, would not pass a check this tight at T = 2).
+    let cpu = CpuBackend::new();
+    let finer_n = run(&cpu, 4.0, 160, 9, 0.5, &trace_only(), &trace_only());
+    let finer_n = finer_n.last().unwrap();
+    assert!((finer_n.t - 0.5).abs() < 1e-12);
+    let finer_tau = {
+        let phys = physics(4.0);
+        let mut cmp = Comparison::new(&cpu, &phys, 128, 2.0 * PI, &numerics(9)).unwrap();
+        let grid = HartreeGrid::new(1, 128, 2.0 * PI, Boundary::Periodic).unwrap();
+        cmp.start(&cpu, &calibration_state().matrix(&grid, &phys).unwrap())
+            .unwrap();
+        cmp.advance(&cpu, 0.005, 100).unwrap();
+        cmp.measure(&cpu, &trace_only()).unwrap()
+    };
+    assert!((finer_tau.t - 0.5).abs() < 1e-12);
+    let (dn, dtau) = (
+        finer_n.trace_norm_over_n() / pinned - 1.0,
+        finer_tau.trace_norm_over_n() / pinned - 1.0,
+    );
+    eprintln!(
+        "t = 0.5: CSV tr/N = {pinned:.8e}; n = 160: {:.8e} ({dn:+.2e}); τ = 0.005: {:.8e} ({dtau:+.2e})",
+        finer_n.trace_norm_over_n(),
+        finer_tau.trace_norm_over_n()
+    );
+    assert!(dn.abs() < 1e-4 && dtau.abs() < 1e-4, "{dn:e} {dtau:e}");
     for f in ["trace_norm.png", "bounds.png", "run.json"] {
         assert!(out.join(f).exists(), "{f} missing");
     }
