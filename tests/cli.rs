@@ -689,6 +689,63 @@ fn compare_runs_on_the_newton_schulz_path() {
     }
 }
 
+/// The Newton–Schulz step limit: with diagnostics.max_iter = 3 the iteration cannot reach its
+/// tolerance (it takes 20–30 steps here), so every output after t = 0 prints the warning, the
+/// summary says "NOT all converged", and run.json reports converged = false with exactly 3 steps
+/// taken. The run still completes (the values are a stated, flagged approximation). The same
+/// run with the default limit converges and prints no warning.
+#[test]
+fn compare_reports_a_newton_schulz_step_limit() {
+    let run_with = |name: &str, extra: &[&str]| -> (String, serde_json::Value) {
+        let out = tmp_dir(name);
+        let mut cmd = hvp();
+        cmd.args(["--backend", "cpu", "compare", "configs/compare_calibration_1d.toml"])
+            .args(["--set", "diagnostics.trace_norm=newton-schulz"])
+            .args(["--set", "diagnostics.sobolev=false"])
+            .args(["--set", "grid.n=64", "--set", "time.t_end=0.3"]);
+        for s in extra {
+            cmd.args(["--set", s]);
+        }
+        let o = cmd.arg("--out").arg(&out).output().unwrap();
+        let stdout = String::from_utf8_lossy(&o.stdout).to_string();
+        assert!(
+            o.status.success(),
+            "{name}: {stdout}\n{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let run: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+        (stdout, run)
+    };
+    let (stdout, run) = run_with("ns-limit", &["diagnostics.max_iter=3"]);
+    let warnings = stdout
+        .lines()
+        .filter(|l| l.contains("warning: at t = ") && l.contains("stopped at its step limit"))
+        .count();
+    // Outputs at t = 0.1, 0.2, 0.3 at least (t = 0 is round-off and may converge at once).
+    assert!(warnings >= 3, "{warnings} warnings:\n{stdout}");
+    assert!(stdout.contains("NOT all converged"), "{stdout}");
+    assert!(stdout.contains("raise diagnostics.max_iter"), "{stdout}");
+    let it = &run["iterations"];
+    assert_eq!(it["method"], "newton-schulz", "{it}");
+    assert_eq!(it["converged"], false, "{it}");
+    assert_eq!(it["newton_schulz_steps"], 3, "{it}");
+    // The last relative change is above the tolerance it was stopped against.
+    let (change, tol) = (
+        it["newton_schulz_residual"].as_f64().unwrap(),
+        it["newton_schulz_tolerance"].as_f64().unwrap(),
+    );
+    assert!(change > tol, "change {change:e}, tolerance {tol:e}");
+
+    let (stdout, run) = run_with("ns-default", &[]);
+    assert!(!stdout.contains("warning: at t = "), "{stdout}");
+    assert!(stdout.contains("all converged") && !stdout.contains("NOT all"), "{stdout}");
+    let it = &run["iterations"];
+    assert_eq!(it["converged"], true, "{it}");
+    let steps = it["newton_schulz_steps"].as_u64().unwrap();
+    assert!(steps > 3, "the default limit took {steps} steps");
+}
+
 /// `hvp lemma24` on the 3D config shrunk to 8^3 points (512 rows): the plan, one progress line
 /// per r, and lemma24.csv / .json / .png; then the refusals (too many rows, a bad radius, a
 /// config that is not a compare or hartree one).

@@ -1,7 +1,10 @@
 //! The semiclassical rate (Theorem 1.1): for a smooth 1D mixed state, Coulomb and gravity,
-//! over three values of ε, the slope of max_t tr|ω_t − ω̃_t|/N against ε is at least 0.8,
-//! i.e. tr|ω_t − ω̃_t|/(Nε) does not grow as ε falls. The sharp-edged state is measured next
-//! to it.
+//! over three values of ε, the slope of max_t tr|ω_t − ω̃_t|/N against ε. The theorem bounds
+//! the rate by ε (slope ≥ 1); for smooth data the first Moyal correction is O(ε²), and the
+//! measured slopes are 1.88 (Coulomb) and 1.89 (gravity), so the band asserted is [1.8, 2.0]:
+//! a loss of the Wigner/Weyl scaling or of the second-order splitting shows up as a slope
+//! near 1. The sharp-edged state (a phase-space box) is limited by its edges to about ε¹
+//! (measured 0.97), asserted in [0.9, 1.1].
 
 mod common;
 
@@ -12,6 +15,11 @@ use hvp::study::{run, StudyResult};
 use hvp::Backend;
 
 const EPS: [f64; 3] = [0.2, 0.1, 0.05];
+
+/// The slope band of the smooth state (measured 1.88 Coulomb, 1.89 gravity; module doc).
+const SMOOTH_SLOPE: std::ops::RangeInclusive<f64> = 1.8..=2.0;
+/// The slope band of the sharp-edged state (measured 0.97; module doc).
+const BOX_SLOPE: std::ops::RangeInclusive<f64> = 0.9..=1.1;
 
 fn job(path: &str) -> CompareJob {
     let table = hvp::config::load(std::path::Path::new(path), &[]).unwrap();
@@ -60,7 +68,7 @@ fn study<B: hvp::compare::CompareBackend>(b: &B, gpu: bool, config: &str) -> Stu
 }
 
 #[test]
-fn smooth_state_rate_is_at_least_08_coulomb_and_gravity() {
+fn smooth_state_rate_is_near_eps_squared_coulomb_and_gravity() {
     let cpu = CpuBackend::new();
     for config in [
         "configs/study_smooth_coulomb_1d.toml",
@@ -68,8 +76,8 @@ fn smooth_state_rate_is_at_least_08_coulomb_and_gravity() {
     ] {
         let r = study(&cpu, false, config);
         assert!(
-            r.slope_trace_norm >= 0.8,
-            "{config}: slope {}",
+            SMOOTH_SLOPE.contains(&r.slope_trace_norm),
+            "{config}: slope {} outside {SMOOTH_SLOPE:?}",
             r.slope_trace_norm
         );
         // tr|ω_t − ω̃_t|/(Nε) does not grow as ε falls.
@@ -86,22 +94,22 @@ fn smooth_state_rate_is_at_least_08_coulomb_and_gravity() {
     if let Some(g) = common::gpu(None) {
         let r = study(&g, true, "configs/study_smooth_coulomb_1d.toml");
         assert!(
-            r.slope_trace_norm >= 0.8,
-            "gpu: slope {}",
+            SMOOTH_SLOPE.contains(&r.slope_trace_norm),
+            "gpu: slope {} outside {SMOOTH_SLOPE:?}",
             r.slope_trace_norm
         );
     }
 }
 
 /// The sharp-edged state (M the indicator of a phase-space box) next to the smooth one: its
-/// slope is reported; the theorem bounds the rate by ε, and this measures about ε¹.
+/// edges limit the rate to about ε¹ (measured 0.97).
 #[test]
-fn sharp_edged_state_rate_is_measured() {
+fn sharp_edged_state_rate_is_near_eps() {
     let cpu = CpuBackend::new();
     let r = study(&cpu, false, "configs/study_box_coulomb_1d.toml");
     assert!(
-        r.slope_trace_norm.is_finite() && r.slope_trace_norm > 0.5,
-        "slope {}",
+        BOX_SLOPE.contains(&r.slope_trace_norm),
+        "slope {} outside {BOX_SLOPE:?}",
         r.slope_trace_norm
     );
 }

@@ -88,6 +88,9 @@ k = 0.5
 }
 
 const LANDAU_RATE: f64 = -0.1533;
+/// Worst relative mass change over 350 steps of 1D Landau (32 × 128): f64 CPU, f32 GPU.
+const MASS_DRIFT_F64: f64 = 1e-12;
+const MASS_DRIFT_F32: f64 = 1e-6;
 const LANDAU_FREQ: f64 = 1.4156;
 
 #[test]
@@ -111,7 +114,10 @@ fn landau_1d_rate_and_frequency() {
             .map(|d| (d.mass - m0).abs() / m0)
             .fold(0.0, f64::max);
         eprintln!("{backend}: 1D Landau worst relative mass change {worst:.2e}");
-        assert!(worst < 1e-6, "{backend}: mass drift {worst:e}");
+        // Mass is a sum of shifted lines whose interpolation weights sum to 1: the f64 CPU
+        // keeps it to round-off (MASS_DRIFT_F64), the f32 GPU to MASS_DRIFT_F32.
+        let tol = if backend == "cpu" { MASS_DRIFT_F64 } else { MASS_DRIFT_F32 };
+        assert!(worst < tol, "{backend}: mass drift {worst:e} (tolerance {tol:e})");
     });
 }
 

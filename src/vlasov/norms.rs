@@ -196,4 +196,105 @@ mod tests {
         let w = sobolev_norms(&g, &f, &[0], 1).unwrap();
         assert!((w[0] - (2.0 / (4.0 * pi)).sqrt()).abs() < 1e-10, "{}", w[0]);
     }
+
+    /// Coefficients of the probabilists' Hermite polynomial He_k (index = power):
+    /// He_(k+1) = u He_k − k He_(k−1). d^k/du^k e^(−u²/2) = (−1)^k He_k(u) e^(−u²/2).
+    fn hermite(k: usize) -> Vec<f64> {
+        let (mut prev, mut cur) = (vec![0.0; k + 2], vec![0.0; k + 2]);
+        cur[0] = 1.0;
+        for j in 0..k {
+            let mut next = vec![0.0; k + 2];
+            for (i, c) in cur.iter().enumerate().take(k + 1) {
+                next[i + 1] += c;
+            }
+            for (i, c) in prev.iter().enumerate() {
+                next[i] -= j as f64 * c;
+            }
+            prev = cur;
+            cur = next;
+        }
+        cur
+    }
+
+    /// ∫ u^(2j) He_k(u)² e^(−u²) du, exactly: the square expanded, each power integrated
+    /// against e^(−u²) (∫ u^(2n) e^(−u²) du = Γ(n + ½) = √π (2n)! / (4^n n!), odd powers 0).
+    fn hermite_moment(k: usize, j: usize) -> f64 {
+        let h = hermite(k);
+        let gamma_half = |n: usize| -> f64 {
+            let mut g = std::f64::consts::PI.sqrt();
+            for i in 0..n {
+                g *= i as f64 + 0.5;
+            }
+            g
+        };
+        let mut total = 0.0;
+        for (a, ca) in h.iter().enumerate() {
+            for (b, cb) in h.iter().enumerate() {
+                let power = a + b + 2 * j;
+                if power % 2 == 0 {
+                    total += ca * cb * gamma_half(power / 2);
+                }
+            }
+        }
+        total
+    }
+
+    /// ‖f‖²_(H^s_m) of f = e^(−x²/2a² − p²/2b²) in closed form, m = 4, 1D1V:
+    /// ∂_x^k ∂_p^l f = (−1)^(k+l) a^(−k) b^(−l) He_k(x/a) He_l(p/b) f, and
+    /// (1 + x² + p²)^4 = Σ_(i+j+l=4) 4!/(i! j! l!) x^(2j) p^(2l), so each term is a product of
+    /// two one-dimensional Hermite moments (`hermite_moment`) scaled by powers of a and b.
+    fn gaussian_sobolev_squared(s: usize, a: f64, b: f64) -> f64 {
+        let fact = |n: usize| (1..=n).map(|i| i as f64).product::<f64>();
+        let mut total = 0.0;
+        for order in 0..=s {
+            for k in 0..=order {
+                let l = order - k;
+                for j in 0..=4 {
+                    for m in 0..=4 - j {
+                        let i = 4 - j - m;
+                        let coef = fact(4) / (fact(i) * fact(j) * fact(m));
+                        let ix = a.powi(2 * j as i32 + 1 - 2 * k as i32) * hermite_moment(k, j);
+                        let ip = b.powi(2 * m as i32 + 1 - 2 * l as i32) * hermite_moment(l, m);
+                        total += coef * ix * ip;
+                    }
+                }
+            }
+        }
+        total
+    }
+
+    /// The weighted norms the comparison reports, H^s_4 for s = 3…6, on an anisotropic
+    /// Gaussian against their closed form (Hermite polynomials × Gaussian moments): spectral
+    /// derivatives up to order 6 and the weight (1 + x² + p²)^4 are exact to round-off here.
+    #[test]
+    fn gaussian_weighted_norms_of_order_3_to_6_match_closed_form() {
+        let cfg = GridConfig {
+            nx: 96,
+            np: 96,
+            length: 24.0,
+            p_max: 14.0,
+        };
+        let g = PhaseGrid::new(1, &cfg, Boundary::Isolated).unwrap();
+        let (a, b) = (0.8, 1.3);
+        let centre = g.x_min + g.length / 2.0;
+        let f: Vec<f64> = (0..g.cells())
+            .map(|c| {
+                let (x, p) = (g.x(c / g.np) - centre, g.p(c % g.np));
+                (-x * x / (2.0 * a * a) - p * p / (2.0 * b * b)).exp()
+            })
+            .collect();
+        // The closed form itself: H^0_0 of a unit Gaussian is ∫∫ e^(−x²−p²) = π.
+        assert!((hermite_moment(0, 0).powi(2) - std::f64::consts::PI).abs() < 1e-14);
+        assert_eq!(hermite(3), vec![0.0, -3.0, 0.0, 1.0, 0.0]);
+        let orders = [3, 4, 5, 6];
+        let measured = sobolev_norms(&g, &f, &orders, 4).unwrap();
+        for (s, got) in orders.iter().zip(&measured) {
+            let want = gaussian_sobolev_squared(*s, a, b).sqrt();
+            let rel = (got - want).abs() / want;
+            eprintln!("H^{s}_4: grid {got:.12e}, closed form {want:.12e}, relative {rel:.1e}");
+            assert!(rel < 1e-9, "H^{s}_4: {got:e} against {want:e} ({rel:e})");
+        }
+        // Each order adds non-negative terms.
+        assert!(measured.windows(2).all(|w| w[1] > w[0]));
+    }
 }
