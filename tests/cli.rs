@@ -702,7 +702,7 @@ fn compare_reports_a_newton_schulz_step_limit() {
         cmd.args(["--backend", "cpu", "compare", "configs/compare_calibration_1d.toml"])
             .args(["--set", "diagnostics.trace_norm=newton-schulz"])
             .args(["--set", "diagnostics.sobolev=false"])
-            .args(["--set", "grid.n=64", "--set", "time.t_end=0.3"]);
+            .args(["--set", "time.t_end=0.3"]);
         for s in extra {
             cmd.args(["--set", s]);
         }

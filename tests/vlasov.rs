@@ -88,9 +88,10 @@ k = 0.5
 }
 
 const LANDAU_RATE: f64 = -0.1533;
-/// Worst relative mass change over 350 steps of 1D Landau (32 × 128): f64 CPU, f32 GPU.
-const MASS_DRIFT_F64: f64 = 1e-12;
-const MASS_DRIFT_F32: f64 = 1e-6;
+/// Worst relative mass change over 350 steps of 1D Landau (32 × 128), measured 5.7e-16 on the
+/// f64 CPU and 1.2e-7 on the f32 GPU (lavapipe).
+const MASS_DRIFT_F64: f64 = 1e-13;
+const MASS_DRIFT_F32: f64 = 5e-7;
 const LANDAU_FREQ: f64 = 1.4156;
 
 #[test]
