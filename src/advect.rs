@@ -67,6 +67,39 @@ pub struct PhaseSums {
 /// Highest interpolation degree the kernels accept (degree + 1 points per output).
 pub const MAX_DEGREE: usize = 15;
 
+/// How a group of line shifts along distinct axes (`Advection::shift_group`) goes over the
+/// array: what the plan reports and what the byte counts multiply.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GroupPath {
+    /// One read and one write of every element: the array is cut into tiles that each hold
+    /// whole lines along every axis of the group, and all the shifts run on a tile while it is
+    /// in cache. `tile_elems` is the size of one tile.
+    Fused { tile_elems: usize },
+    /// One sweep over the array per axis, and why the group was not fused.
+    PerAxis { reason: String },
+}
+
+impl GroupPath {
+    /// Reads and writes of the whole array that a group of `axes` shifts costs.
+    pub fn passes(&self, axes: usize) -> usize {
+        match self {
+            GroupPath::Fused { .. } => 1,
+            GroupPath::PerAxis { .. } => axes,
+        }
+    }
+
+    /// A few words for the plan.
+    pub fn describe(&self, axes: usize) -> String {
+        let axes = format!("{axes} {}", if axes == 1 { "axis" } else { "axes" });
+        match self {
+            GroupPath::Fused { tile_elems } => {
+                format!("{axes} in one pass (tiles of {tile_elems} elements)")
+            }
+            GroupPath::PerAxis { reason } => format!("{axes}, one sweep each ({reason})"),
+        }
+    }
+}
+
 pub trait Advection: Backend {
     /// Shifts every line along `shift.axis` of the real field `f` in place (see `LineShift`).
     fn shift_lines(
@@ -75,6 +108,26 @@ pub trait Advection: Backend {
         table: &Self::Field,
         shift: &LineShift,
     ) -> Result<()>;
+
+    /// The path `shift_group` takes for shifts along `axes` of an array of `shape`.
+    fn group_path(&self, shape: &[usize], axes: &[usize]) -> GroupPath {
+        let _ = (shape, axes);
+        GroupPath::PerAxis {
+            reason: "this backend has no fused pass".into(),
+        }
+    }
+
+    /// The shifts of `group`, along distinct axes, one after the other: the result of calling
+    /// `shift_lines` for each in order (bit for bit), in one pass over `f` where
+    /// `group_path` says so. Shifts along distinct axes whose amounts do not depend on the
+    /// other axes of the group commute, so a Strang step's d drifts (or d kicks) are one group.
+    fn shift_group(&self, f: &mut Self::Field, group: &[(&Self::Field, LineShift)]) -> Result<()> {
+        check_group(f, group)?;
+        for (table, shift) in group {
+            self.shift_lines(f, table, shift)?;
+        }
+        Ok(())
+    }
 
     /// out[i] = scale · Σ_(j < inner) f[i·inner + j], with `inner` = f.len() / out.len().
     fn sum_inner(&self, f: &Self::Field, out: &mut Self::Field, scale: f64) -> Result<()>;
@@ -133,6 +186,17 @@ pub(crate) fn check_shift(
             table.len(),
             shift.axis
         );
+    }
+    Ok(())
+}
+
+/// Checks every shift of a group and that their axes are distinct.
+pub(crate) fn check_group<F: FieldInfo>(f: &F, group: &[(&F, LineShift)]) -> Result<()> {
+    for (k, (table, shift)) in group.iter().enumerate() {
+        check_shift(f, *table, shift)?;
+        if group[..k].iter().any(|(_, s)| s.axis == shift.axis) {
+            bail!("a shift group names axis {} twice", shift.axis);
+        }
     }
     Ok(())
 }

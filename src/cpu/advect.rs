@@ -4,13 +4,194 @@
 use anyhow::{bail, Result};
 use rayon::prelude::*;
 
-use super::lines::for_each_line;
+use super::lines::{for_each_line, SharedMut};
 use super::{CpuBackend, CpuData, CpuField};
 use crate::advect::{
-    check_momenta, check_shift, check_sum_inner, lagrange_weights, split_shift, Advection,
-    LineBoundary, LineShift, MomentumAxes, PhaseSums, MAX_DEGREE,
+    check_group, check_momenta, check_shift, check_sum_inner, lagrange_weights, split_shift,
+    Advection, GroupPath, LineBoundary, LineShift, MomentumAxes, PhaseSums, MAX_DEGREE,
 };
 use crate::backend::FieldInfo;
+use crate::field::strides_of;
+
+/// The largest tile a fused group pass works on (2 MiB of f64): whole lines of every axis of
+/// the group must fit, and the tile should stay in the core's cache while all its shifts run.
+const MAX_TILE_ELEMS: usize = 1 << 18;
+
+/// The tile size a fused pass over leading axes aims at (256 KiB of f64, about a core's L2):
+/// the position block times as many trailing columns as fit.
+const TARGET_TILE_ELEMS: usize = 1 << 15;
+
+/// Neighbouring lines with one shift that go row by row (`shift_rows`); shorter runs (lines
+/// whose shifts differ from their neighbours', as along x_i when p_i is the fastest axis) are
+/// gathered and shifted one line at a time.
+const MIN_ROW_RUN: usize = 4;
+
+/// How a group of axes is tiled on the CPU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tiling {
+    /// The group's axes lie in the trailing axes from `first` on: tiles are the contiguous
+    /// blocks of `span` = Π shape[first..] elements (a kick: one position's momentum block).
+    Trailing { first: usize, span: usize },
+    /// The group's axes lie before `end`: a tile is the whole block of Π shape[..end] leading
+    /// indices times a run of `width` of the `columns` = Π shape[end..] trailing elements,
+    /// gathered (rows of `width` contiguous elements) into a buffer (a drift: all positions for
+    /// a run of momenta).
+    Leading {
+        end: usize,
+        block: usize,
+        columns: usize,
+        width: usize,
+    },
+}
+
+fn tiling(shape: &[usize], axes: &[usize]) -> std::result::Result<Tiling, String> {
+    let (Some(&lo), Some(&hi)) = (axes.iter().min(), axes.iter().max()) else {
+        return Err("an empty group".into());
+    };
+    let span: usize = shape[lo..].iter().product();
+    if lo > 0 && span <= MAX_TILE_ELEMS {
+        return Ok(Tiling::Trailing { first: lo, span });
+    }
+    let end = hi + 1;
+    let block: usize = shape[..end].iter().product();
+    if end < shape.len() && block <= MAX_TILE_ELEMS {
+        let columns: usize = shape[end..].iter().product();
+        let width = (TARGET_TILE_ELEMS / block).clamp(1, columns);
+        return Ok(Tiling::Leading {
+            end,
+            block,
+            columns,
+            width,
+        });
+    }
+    Err(format!(
+        "no tile of at most {MAX_TILE_ELEMS} elements holds whole lines of axes {axes:?} of \
+         shape {shape:?}"
+    ))
+}
+
+/// Scratch of one worker of a fused pass.
+#[derive(Default)]
+struct TileScratch {
+    /// The gathered tile (leading tilings).
+    tile: Vec<f64>,
+    /// Output rows of one row sweep.
+    out: Vec<f64>,
+    /// A row of zeros (what lies beyond a zero boundary).
+    zeros: Vec<f64>,
+    /// One line with its halo (`shift_line`).
+    ext: Vec<f64>,
+    /// One strided line gathered.
+    line: Vec<f64>,
+    w: [f64; MAX_DEGREE + 1],
+}
+
+/// Shifts the `n` rows t[start + r·stride ..][..width] (r = 0..n, the points of lines along
+/// one axis, `width` neighbouring lines side by side) by one shift `s`. Each element gets
+/// exactly the arithmetic of `shift_line` (the same weights, the same increment form in the
+/// same order), but a whole row at a time: a streaming, vectorisable weighted sum of rows.
+#[allow(clippy::too_many_arguments)]
+fn shift_rows(
+    t: &mut [f64],
+    start: usize,
+    n: usize,
+    stride: usize,
+    width: usize,
+    s: f64,
+    degree: usize,
+    boundary: LineBoundary,
+    scratch: &mut TileScratch,
+) {
+    let (k, alpha) = split_shift(s);
+    lagrange_weights(degree, alpha, &mut scratch.w);
+    let lo = (degree as i64 - 1) / 2;
+    scratch.out.resize(n * width, 0.0);
+    scratch.zeros.resize(width, 0.0);
+    let (out, zeros, w) = (&mut scratch.out, &scratch.zeros, &scratch.w[..=degree]);
+    let ni = n as i64;
+    let row = |r: i64| -> &[f64] {
+        let r = match boundary {
+            LineBoundary::Periodic => r.rem_euclid(ni),
+            LineBoundary::Zero if (0..ni).contains(&r) => r,
+            LineBoundary::Zero => return zeros,
+        } as usize;
+        &t[start + r * stride..][..width]
+    };
+    for (j, o) in out.chunks_exact_mut(width).enumerate() {
+        // Output j reads old points j − k − lo + m; the base point (m = lo) is j − k.
+        let first = j as i64 - k - lo;
+        let base = row(j as i64 - k);
+        o.fill(0.0);
+        for (m, wm) in w.iter().enumerate() {
+            let v = row(first + m as i64);
+            for ((acc, x), b) in o.iter_mut().zip(v).zip(base) {
+                *acc += wm * (x - b);
+            }
+        }
+        for (acc, b) in o.iter_mut().zip(base) {
+            *acc += b;
+        }
+    }
+    for (j, o) in out.chunks_exact(width).enumerate() {
+        t[start + j * stride..][..width].copy_from_slice(o);
+    }
+}
+
+/// One shift along `axis` of a tile of shape `shape` held contiguously in `t`, on one thread:
+/// `shift_at(e)` is the shift of the line through tile element e. Contiguous lines go through
+/// `shift_line`; on a strided axis, runs of at least `MIN_ROW_RUN` neighbouring lines with
+/// equal shifts go row by row (`shift_rows`), other lines one at a time.
+fn sweep_tile(
+    t: &mut [f64],
+    shape: &[usize],
+    axis: usize,
+    degree: usize,
+    boundary: LineBoundary,
+    shift_at: &dyn Fn(usize) -> f64,
+    scratch: &mut TileScratch,
+) {
+    let n = shape[axis];
+    let stride = strides_of(shape)[axis];
+    let outer = t.len() / (n * stride);
+    for o in 0..outer {
+        let base = o * n * stride;
+        if stride == 1 {
+            let s = shift_at(base);
+            shift_line(
+                &mut t[base..base + n],
+                s,
+                degree,
+                boundary,
+                &mut scratch.ext,
+                &mut scratch.w,
+            );
+            continue;
+        }
+        let mut c = 0;
+        while c < stride {
+            let s = shift_at(base + c);
+            let mut e = c + 1;
+            while e < stride && shift_at(base + e).to_bits() == s.to_bits() {
+                e += 1;
+            }
+            if e - c >= MIN_ROW_RUN {
+                shift_rows(t, base + c, n, stride, e - c, s, degree, boundary, scratch);
+            } else {
+                for col in base + c..base + e {
+                    let mut line = std::mem::take(&mut scratch.line);
+                    line.clear();
+                    line.extend((0..n).map(|r| t[col + r * stride]));
+                    shift_line(&mut line, s, degree, boundary, &mut scratch.ext, &mut scratch.w);
+                    for (r, v) in line.iter().enumerate() {
+                        t[col + r * stride] = *v;
+                    }
+                    scratch.line = line;
+                }
+            }
+            c = e;
+        }
+    }
+}
 
 fn real(f: &CpuField) -> Result<&[f64]> {
     match &f.data {
@@ -88,6 +269,108 @@ impl Advection for CpuBackend {
                 }
             },
         );
+        Ok(())
+    }
+
+    fn group_path(&self, shape: &[usize], axes: &[usize]) -> GroupPath {
+        match tiling(shape, axes) {
+            Ok(Tiling::Trailing { span, .. }) => GroupPath::Fused { tile_elems: span },
+            Ok(Tiling::Leading { block, width, .. }) => GroupPath::Fused {
+                tile_elems: block * width,
+            },
+            Err(reason) => GroupPath::PerAxis { reason },
+        }
+    }
+
+    fn shift_group(&self, f: &mut CpuField, group: &[(&CpuField, LineShift)]) -> Result<()> {
+        check_group(f, group)?;
+        let shape = f.shape().to_vec();
+        let axes: Vec<usize> = group.iter().map(|(_, s)| s.axis).collect();
+        let Ok(tiling) = tiling(&shape, &axes) else {
+            for (table, shift) in group {
+                self.shift_lines(f, table, shift)?;
+            }
+            return Ok(());
+        };
+        let tables: Vec<&[f64]> = group.iter().map(|(t, _)| real(t)).collect::<Result<_>>()?;
+        // The shift of the line through global element e, as `shift_lines` computes it.
+        let shift_of = |k: usize, e: usize| -> f64 {
+            let (table, shift) = (tables[k], &group[k].1);
+            shift.scale * table[(e / shift.table_div) % table.len()]
+        };
+        let data = real_mut(f)?;
+        match tiling {
+            Tiling::Trailing { first, span } => {
+                let tile_shape = &shape[first..];
+                data.par_chunks_mut(span).enumerate().for_each_init(
+                    TileScratch::default,
+                    |scratch, (i, tile)| {
+                        for (k, (_, shift)) in group.iter().enumerate() {
+                            let at = |e: usize| shift_of(k, i * span + e);
+                            sweep_tile(
+                                tile,
+                                tile_shape,
+                                shift.axis - first,
+                                shift.degree,
+                                shift.boundary,
+                                &at,
+                                scratch,
+                            );
+                        }
+                    },
+                );
+            }
+            Tiling::Leading {
+                end,
+                block,
+                columns,
+                width,
+            } => {
+                let runs = columns.div_ceil(width);
+                let ptr = SharedMut(data.as_mut_ptr());
+                (0..runs).into_par_iter().for_each_init(
+                    TileScratch::default,
+                    |scratch, run| {
+                        // Capture the whole wrapper (which is Send), not its raw-pointer field.
+                        #[allow(clippy::redundant_locals)]
+                        let ptr = ptr;
+                        let c0 = run * width;
+                        let w = width.min(columns - c0);
+                        let mut tile = std::mem::take(&mut scratch.tile);
+                        tile.resize(block * w, 0.0);
+                        // SAFETY: this task owns columns c0..c0 + w of every leading index,
+                        // which no other task reads or writes; all indices are in bounds.
+                        unsafe {
+                            for (b, row) in tile.chunks_exact_mut(w).enumerate() {
+                                let src = ptr.0.add(b * columns + c0);
+                                row.copy_from_slice(std::slice::from_raw_parts(src, w));
+                            }
+                        }
+                        let mut tile_shape = shape[..end].to_vec();
+                        tile_shape.push(w);
+                        for (k, (_, shift)) in group.iter().enumerate() {
+                            let at = |e: usize| shift_of(k, e / w * columns + c0 + e % w);
+                            sweep_tile(
+                                &mut tile,
+                                &tile_shape,
+                                shift.axis,
+                                shift.degree,
+                                shift.boundary,
+                                &at,
+                                scratch,
+                            );
+                        }
+                        unsafe {
+                            for (b, row) in tile.chunks_exact(w).enumerate() {
+                                let dst = ptr.0.add(b * columns + c0);
+                                std::slice::from_raw_parts_mut(dst, w).copy_from_slice(row);
+                            }
+                        }
+                        scratch.tile = tile;
+                    },
+                );
+            }
+        }
         Ok(())
     }
 

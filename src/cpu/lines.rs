@@ -11,7 +11,7 @@ const COLUMN_BATCH: usize = 16;
 
 /// Raw pointer that rayon tasks may share; each task touches a disjoint set of elements.
 #[derive(Clone, Copy)]
-struct SharedMut<T>(*mut T);
+pub(crate) struct SharedMut<T>(pub(crate) *mut T);
 unsafe impl<T> Send for SharedMut<T> {}
 unsafe impl<T> Sync for SharedMut<T> {}
 

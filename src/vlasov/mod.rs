@@ -304,6 +304,8 @@ impl<B: Backend + Advection> Vlasov<B> {
             .solve(backend, &self.rho, &mut self.potential, &mut self.force)
     }
 
+    /// The d drifts x_i += τ p_i/m as one shift group (the shift along x_i depends on p_i
+    /// only, so the d shifts commute).
     fn drift(&mut self, backend: &B, tau: f64) -> Result<()> {
         let d = self.grid.dim;
         let strides = strides_of(&self.grid.shape());
@@ -311,33 +313,38 @@ impl<B: Backend + Advection> Vlasov<B> {
             Boundary::Periodic => LineBoundary::Periodic,
             Boundary::Isolated => LineBoundary::Zero,
         };
-        for i in 0..d {
-            let shift = LineShift {
-                axis: i,
-                degree: self.numerics.degree,
-                boundary,
-                scale: tau / (self.physics.mass * self.grid.h),
-                table_div: strides[d + i],
-            };
-            backend.shift_lines(&mut self.f, &self.momenta, &shift)?;
-        }
-        Ok(())
+        let group: Vec<(&B::Field, LineShift)> = (0..d)
+            .map(|i| {
+                let shift = LineShift {
+                    axis: i,
+                    degree: self.numerics.degree,
+                    boundary,
+                    scale: tau / (self.physics.mass * self.grid.h),
+                    table_div: strides[d + i],
+                };
+                (&self.momenta, shift)
+            })
+            .collect();
+        backend.shift_group(&mut self.f, &group)
     }
 
+    /// The d kicks p_i += τ E_i(x) as one shift group (the shift along p_i depends on x only).
     fn kick(&mut self, backend: &B, tau: f64) -> Result<()> {
         let d = self.grid.dim;
         let block = self.grid.np.pow(d as u32);
-        for i in 0..d {
-            let shift = LineShift {
-                axis: d + i,
-                degree: self.numerics.degree,
-                boundary: LineBoundary::Zero,
-                scale: tau / self.grid.dp,
-                table_div: block,
-            };
-            backend.shift_lines(&mut self.f, &self.force[i], &shift)?;
-        }
-        Ok(())
+        let group: Vec<(&B::Field, LineShift)> = (0..d)
+            .map(|i| {
+                let shift = LineShift {
+                    axis: d + i,
+                    degree: self.numerics.degree,
+                    boundary: LineBoundary::Zero,
+                    scale: tau / self.grid.dp,
+                    table_div: block,
+                };
+                (&self.force[i], shift)
+            })
+            .collect();
+        backend.shift_group(&mut self.f, &group)
     }
 
     fn strang(&mut self, backend: &B, tau: f64) -> Result<()> {
