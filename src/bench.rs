@@ -188,12 +188,17 @@ pub struct VlasovCase {
     pub nx: usize,
     pub np: usize,
     pub cells: usize,
-    /// Seconds per Strang step (3d sweeps, the density sum and the Poisson solve).
+    /// Seconds per Strang step, timed over runs of `VLASOV_BENCH_STEPS` steps as a run
+    /// between outputs makes them (kick and drift groups, half drifts merged, the density
+    /// sum and the Poisson solve).
     pub seconds_per_step: f64,
     pub cell_updates_per_s: f64,
-    /// Bytes per cell and step if every sweep reads and writes each cell once:
-    /// 3d sweeps × 2 × (bytes of one real); 72 for f32 in 3D (docs/design.md section 7).
-    pub bytes_per_cell_step: usize,
+    /// Reads and writes of f per step from the passes' geometry (`vlasov::StepTraffic`).
+    pub passes_per_step: f64,
+    /// Bytes per cell and step: 2 × passes × (bytes of one real).
+    pub bytes_per_cell_step: f64,
+    /// The passes, in words (fused or per-axis, and why).
+    pub passes: String,
     /// Copy bandwidth (read + write) of an array of the same cells, same run.
     pub copy_gb_per_s: f64,
     /// copy bandwidth / bytes_per_cell_step: the cell updates per second a step would reach
@@ -206,6 +211,10 @@ pub struct VlasovCase {
     pub sweep_ratio_x0: f64,
     pub sweep_ratio_p_last: f64,
 }
+
+/// Steps per timed call of the Vlasov bench: a run between outputs, whose drift half steps
+/// merge (8 steps make 9 drift groups).
+pub const VLASOV_BENCH_STEPS: usize = 8;
 
 /// Measures the Vlasov step of a weak Landau state on a dim-D grid of nx, np points per axis.
 pub fn vlasov_case<B: Backend + crate::advect::Advection>(
@@ -240,7 +249,11 @@ pub fn vlasov_case<B: Backend + crate::advect::Advection>(
     };
     solver.set_f(backend, &init.sample(&grid, &physics))?;
     let dt = 0.1;
-    let (seconds, _) = time_op(backend, budget, || solver.step(backend, dt))?;
+    let traffic = solver.traffic(backend);
+    let (seconds, _) = time_op(backend, budget, || {
+        solver.advance(backend, dt, VLASOV_BENCH_STEPS)
+    })?;
+    let seconds = seconds / VLASOV_BENCH_STEPS as f64;
     let cells = grid.cells();
     let shape = grid.shape();
     let sweep_bytes = 2.0 * cells as f64 * backend.real_bytes() as f64;
@@ -266,9 +279,9 @@ pub fn vlasov_case<B: Backend + crate::advect::Advection>(
     let sweep_last = sweep(2 * dim - 1, np.pow(dim as u32))?;
     drop(solver);
     let copy = copy_bandwidth(backend, &shape, Elem::Real, budget)?;
-    let bytes_per_cell_step = 3 * dim * 2 * backend.real_bytes();
+    let bytes_per_cell_step = traffic.bytes_per_cell_step(VLASOV_BENCH_STEPS);
     let rate = cells as f64 / seconds;
-    let roofline = copy / bytes_per_cell_step as f64;
+    let roofline = copy / bytes_per_cell_step;
     Ok(VlasovCase {
         backend: label.to_string(),
         dim,
@@ -277,7 +290,9 @@ pub fn vlasov_case<B: Backend + crate::advect::Advection>(
         cells,
         seconds_per_step: seconds,
         cell_updates_per_s: rate,
+        passes_per_step: traffic.passes_per_step(VLASOV_BENCH_STEPS),
         bytes_per_cell_step,
+        passes: traffic.describe(VLASOV_BENCH_STEPS),
         copy_gb_per_s: copy * 1e-9,
         roofline_cell_updates_per_s: roofline,
         ratio: rate / roofline,
@@ -304,7 +319,7 @@ pub fn vlasov_cases(max_bytes: u64) -> Vec<(usize, usize, usize)> {
 
 pub fn print_vlasov_table(cases: &[VlasovCase]) {
     println!(
-        "{:<8} {:>3} {:>5} {:>5} {:>11} {:>10} {:>13} {:>10} {:>13} {:>7} {:>9} {:>9}",
+        "{:<8} {:>3} {:>5} {:>5} {:>11} {:>10} {:>13} {:>7} {:>10} {:>13} {:>7} {:>9} {:>9}",
         "backend",
         "d",
         "nx",
@@ -312,6 +327,7 @@ pub fn print_vlasov_table(cases: &[VlasovCase]) {
         "cells",
         "ms/step",
         "cells/s",
+        "B/cell",
         "copy GB/s",
         "roofline/s",
         "ratio",
@@ -320,7 +336,7 @@ pub fn print_vlasov_table(cases: &[VlasovCase]) {
     );
     for c in cases {
         println!(
-            "{:<8} {:>3} {:>5} {:>5} {:>11} {:>10.3} {:>13.3e} {:>10.2} {:>13.3e} {:>7.3} {:>9.3} {:>9.3}",
+            "{:<8} {:>3} {:>5} {:>5} {:>11} {:>10.3} {:>13.3e} {:>7.1} {:>10.2} {:>13.3e} {:>7.3} {:>9.3} {:>9.3}",
             c.backend,
             c.dim,
             c.nx,
@@ -328,6 +344,7 @@ pub fn print_vlasov_table(cases: &[VlasovCase]) {
             c.cells,
             c.seconds_per_step * 1e3,
             c.cell_updates_per_s,
+            c.bytes_per_cell_step,
             c.copy_gb_per_s,
             c.roofline_cell_updates_per_s,
             c.ratio,

@@ -682,7 +682,10 @@ fn bench_vlasov(cli: &Cli, out: Option<&Path>, max_mib: u64, seconds: f64) -> Re
         println!("# {d}");
     }
     bench::print_vlasov_table(&results);
-    write_bench_json(out, "vlasov", "per Strang step: 3d sweeps, each reading and writing every cell once (72 B/cell for f32 in 3D); copy: read + write of an array of the same cells", &devices, &results)
+    for c in &results {
+        println!("# {} d = {}: {}", c.backend, c.dim, c.passes);
+    }
+    write_bench_json(out, "vlasov", "per Strang step, timed over runs of 8 steps with merged half drifts: bytes_per_cell_step = 2 × passes_per_step × (bytes of one real), the passes counted from their geometry (one per kick or drift group when fused, d when not, half a pass for the read of rho); copy: read + write of an array of the same cells", &devices, &results)
 }
 
 fn bench_fft(cli: &Cli, out: Option<&Path>, max_mib: u64, seconds: f64) -> Result<()> {

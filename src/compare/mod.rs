@@ -519,13 +519,11 @@ impl<B: CompareBackend> Comparison<B> {
         self.vlasov.set_f(backend, f)
     }
 
-    /// `steps` steps of τ on both sides (Hartree with its kinetic half steps merged).
+    /// `steps` steps of τ on both sides (the Hartree kinetic and the Vlasov drift half steps
+/// merged between them).
     pub fn advance(&mut self, backend: &B, tau: f64, steps: usize) -> Result<()> {
         self.hartree.advance(backend, tau, steps)?;
-        for _ in 0..steps {
-            self.vlasov.step(backend, tau)?;
-        }
-        Ok(())
+        self.vlasov.advance(backend, tau, steps)
     }
 
     /// The Weyl quantization Ã of the current Vlasov state, downloaded (Hermitian part).

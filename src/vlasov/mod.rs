@@ -19,7 +19,7 @@ pub mod norms;
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::advect::{Advection, LineBoundary, LineShift, MomentumAxes};
+use crate::advect::{Advection, GroupPath, LineBoundary, LineShift, MomentumAxes};
 use crate::backend::Backend;
 use crate::field::{strides_of, Elem};
 use crate::poisson::{Boundary, Poisson, PoissonSpec};
@@ -197,6 +197,49 @@ pub fn yoshida_weights() -> [f64; 3] {
     [w1, 1.0 - 2.0 * w1, w1]
 }
 
+/// The passes a run of Vlasov steps makes over f (`Vlasov::advance`), from their geometry:
+/// per stage one kick group and one drift group (each one pass when fused, d sweeps when not)
+/// and one read of f for ρ; the drift groups between stages and steps are merged, so `steps`
+/// steps between two outputs make stages·steps + 1 drift groups.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepTraffic {
+    pub dim: usize,
+    /// Stages per step: 1 (Strang) or 3 (fourth order).
+    pub stages: usize,
+    /// Bytes of one stored real (8 on the CPU, 4 on the GPU).
+    pub real_bytes: usize,
+    pub drift: GroupPath,
+    pub kick: GroupPath,
+}
+
+impl StepTraffic {
+    /// Reads and writes of f per step (one pass = one read and one write of every cell; ρ is
+    /// a read only, half a pass) for runs of `steps` steps between outputs.
+    pub fn passes_per_step(&self, steps: usize) -> f64 {
+        let (d, stages, k) = (self.dim, self.stages as f64, steps.max(1) as f64);
+        let drift_groups = (stages * k + 1.0) / k;
+        stages * self.kick.passes(d) as f64 + drift_groups * self.drift.passes(d) as f64 + 0.5 * stages
+    }
+
+    /// Bytes moved per phase-space cell per step for runs of `steps` steps between outputs.
+    pub fn bytes_per_cell_step(&self, steps: usize) -> f64 {
+        2.0 * self.real_bytes as f64 * self.passes_per_step(steps)
+    }
+
+    /// One line for the plan and the bench.
+    pub fn describe(&self, steps: usize) -> String {
+        format!(
+            "kicks: {}; drifts: {} (half steps merged); ρ: one read; {:.2} passes, {:.1} B per \
+             cell per step at {steps} step(s) between outputs (f{})",
+            self.kick.describe(self.dim),
+            self.drift.describe(self.dim),
+            self.passes_per_step(steps),
+            self.bytes_per_cell_step(steps),
+            8 * self.real_bytes
+        )
+    }
+}
+
 /// The solver state on one backend.
 pub struct Vlasov<B: Backend + Advection> {
     pub grid: PhaseGrid,
@@ -347,35 +390,53 @@ impl<B: Backend + Advection> Vlasov<B> {
         backend.shift_group(&mut self.f, &group)
     }
 
-    fn strang(&mut self, backend: &B, tau: f64) -> Result<()> {
-        self.drift(backend, tau / 2.0)?;
-        self.solve_field(backend)?;
-        self.kick(backend, tau)?;
-        self.drift(backend, tau / 2.0)
+    /// One step of length `tau` (`advance` over one step); the field afterwards belongs to
+    /// the half-step state, so call `solve_field` before reading diagnostics.
+    pub fn step(&mut self, backend: &B, tau: f64) -> Result<()> {
+        self.advance(backend, tau, 1)
     }
 
-    /// One step of length `tau`; the field afterwards belongs to the half-step state, so call
-    /// `solve_field` before reading diagnostics.
-    pub fn step(&mut self, backend: &B, tau: f64) -> Result<()> {
-        match self.numerics.splitting {
-            Splitting::Strang => self.strang(backend, tau)?,
-            Splitting::FourthOrder => {
-                for w in yoshida_weights() {
-                    self.strang(backend, w * tau)?;
-                }
+    /// `steps` steps of length `tau`. Each stage of a step (one for Strang, three for the
+    /// fourth-order composition) is drift(wτ/2), field, kick(wτ), drift(wτ/2); the drifts that
+    /// meet between stages and between steps are merged into one (the drift group is a
+    /// translation along x by p/m per cell, so two in a row are one of the summed time, up to
+    /// the interpolation error of one fewer shift). Between two outputs f is thus read and
+    /// written once per kick group and once per drift group (`StepTraffic`). As after `step`,
+    /// the field belongs to the last half-step state.
+    pub fn advance(&mut self, backend: &B, tau: f64, steps: usize) -> Result<()> {
+        let stages: &[f64] = match self.numerics.splitting {
+            Splitting::Strang => &[1.0],
+            Splitting::FourthOrder => &yoshida_weights(),
+        };
+        let mut pending = 0.0;
+        for _ in 0..steps {
+            for &w in stages {
+                self.drift(backend, pending + w * tau / 2.0)?;
+                self.solve_field(backend)?;
+                self.kick(backend, w * tau)?;
+                pending = w * tau / 2.0;
             }
+            self.time += tau;
         }
-        self.time += tau;
+        if steps > 0 {
+            self.drift(backend, pending)?;
+        }
         Ok(())
     }
 
-    /// Sweeps (line shifts over the whole array) per step: what the byte count of the
-    /// benchmark multiplies.
-    pub fn sweeps_per_step(&self) -> usize {
-        let strang = 3 * self.grid.dim;
-        match self.numerics.splitting {
-            Splitting::Strang => strang,
-            Splitting::FourthOrder => 3 * strang,
+    /// The passes over f that `advance` makes on `backend`, and the bytes they move.
+    pub fn traffic(&self, backend: &B) -> StepTraffic {
+        let d = self.grid.dim;
+        let shape = self.grid.shape();
+        StepTraffic {
+            dim: d,
+            stages: match self.numerics.splitting {
+                Splitting::Strang => 1,
+                Splitting::FourthOrder => 3,
+            },
+            real_bytes: backend.real_bytes(),
+            drift: backend.group_path(&shape, &(0..d).collect::<Vec<_>>()),
+            kick: backend.group_path(&shape, &(d..2 * d).collect::<Vec<_>>()),
         }
     }
 
