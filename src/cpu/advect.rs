@@ -83,6 +83,8 @@ struct TileScratch {
     ext: Vec<f64>,
     /// One strided line gathered.
     line: Vec<f64>,
+    /// Per column of a strided sweep: the shift's bits, its stencil offset and weights.
+    columns: Vec<(u64, i64, [f64; MAX_DEGREE + 1])>,
     w: [f64; MAX_DEGREE + 1],
 }
 
@@ -153,17 +155,28 @@ fn sweep_tile(
     let n = shape[axis];
     let stride = strides_of(shape)[axis];
     let outer = t.len() / (n * stride);
+    let (mut last_shift, mut last_k) = (None::<f64>, 0);
+    // No shift has these bits (a NaN): every column computes its weights once.
+    scratch.columns.clear();
+    scratch.columns.resize(stride, (u64::MAX, 0, [0.0; MAX_DEGREE + 1]));
     for o in 0..outer {
         let base = o * n * stride;
         if stride == 1 {
+            // Contiguous lines: the weights are recomputed only when the shift changes (a
+            // kick's lines in one momentum block all share one).
             let s = shift_at(base);
-            shift_line(
+            if last_shift.map(f64::to_bits) != Some(s.to_bits()) {
+                let (k, alpha) = split_shift(s);
+                lagrange_weights(degree, alpha, &mut scratch.w);
+                last_shift = Some(s);
+                last_k = k;
+            }
+            shift_line_weighted(
                 &mut t[base..base + n],
-                s,
-                degree,
+                last_k,
+                &scratch.w[..=degree],
                 boundary,
                 &mut scratch.ext,
-                &mut scratch.w,
             );
             continue;
         }
@@ -177,13 +190,25 @@ fn sweep_tile(
             if e - c >= MIN_ROW_RUN {
                 shift_rows(t, base + c, n, stride, e - c, s, degree, boundary, scratch);
             } else {
-                for col in base + c..base + e {
+                for col in c..e {
+                    let s = shift_at(base + col);
+                    // Weights per column, kept while the column's shift stays the same (a
+                    // drift along x_i within a tile: one shift per p_i, repeated over the
+                    // outer blocks).
+                    let cached = &mut scratch.columns[col];
+                    if cached.0 != s.to_bits() {
+                        let (k, alpha) = split_shift(s);
+                        lagrange_weights(degree, alpha, &mut cached.2);
+                        *cached = (s.to_bits(), k, cached.2);
+                    }
+                    let (_, k, w) = *cached;
+                    let at = base + col;
                     let mut line = std::mem::take(&mut scratch.line);
                     line.clear();
-                    line.extend((0..n).map(|r| t[col + r * stride]));
-                    shift_line(&mut line, s, degree, boundary, &mut scratch.ext, &mut scratch.w);
+                    line.extend((0..n).map(|r| t[at + r * stride]));
+                    shift_line_weighted(&mut line, k, &w[..=degree], boundary, &mut scratch.ext);
                     for (r, v) in line.iter().enumerate() {
-                        t[col + r * stride] = *v;
+                        t[at + r * stride] = *v;
                     }
                     scratch.line = line;
                 }
@@ -208,7 +233,7 @@ fn real_mut(f: &mut CpuField) -> Result<&mut [f64]> {
 }
 
 /// Shifts one line (see `LineShift`) in place. `ext` is scratch for the line with its halo
-/// (periodic images or zeros) so that the inner loop is a plain dot product; `w` holds the
+/// (periodic images or zeros) so that the inner loop is a plain weighted sum; `w` holds the
 /// weights.
 pub fn shift_line(
     line: &mut [f64],
@@ -218,30 +243,63 @@ pub fn shift_line(
     ext: &mut Vec<f64>,
     w: &mut [f64],
 ) {
-    let n = line.len() as i64;
     let (k, alpha) = split_shift(s);
     lagrange_weights(degree, alpha, w);
+    shift_line_weighted(line, k, &w[..=degree], boundary, ext);
+}
+
+/// `shift_line` with the stencil offset `k` and the weights `w` (degree + 1 of them) given,
+/// for lines that share one shift.
+fn shift_line_weighted(
+    line: &mut [f64],
+    k: i64,
+    w: &[f64],
+    boundary: LineBoundary,
+    ext: &mut Vec<f64>,
+) {
+    let n = line.len() as i64;
+    let degree = w.len() - 1;
     let lo = (degree as i64 - 1) / 2;
     // Output j reads old points j − k − lo + m, m = 0..=degree: the window
     // [−k − lo, n − 1 − k − lo + degree], held in ext with offset `first`.
     let first = -k - lo;
     let len = n + degree as i64;
     ext.clear();
-    ext.extend((first..first + len).map(|i| match boundary {
-        LineBoundary::Periodic => line[i.rem_euclid(n) as usize],
-        LineBoundary::Zero if (0..n).contains(&i) => line[i as usize],
-        LineBoundary::Zero => 0.0,
-    }));
-    let w = &w[..=degree];
-    for (j, out) in line.iter_mut().enumerate() {
-        let window = &ext[j..j + degree + 1];
-        // Increment form, as in advect.wgsl: mass is kept whatever the rounding of the weights.
-        let base = window[lo as usize];
-        let mut acc = 0.0;
-        for (wm, v) in w.iter().zip(window) {
-            acc += wm * (v - base);
+    match boundary {
+        LineBoundary::Periodic => {
+            // Whole runs of the periodic images, copied slice by slice.
+            let mut i = first;
+            while i < first + len {
+                let at = i.rem_euclid(n);
+                let run = (n - at).min(first + len - i);
+                ext.extend_from_slice(&line[at as usize..(at + run) as usize]);
+                i += run;
+            }
         }
-        *out = base + acc;
+        LineBoundary::Zero => {
+            ext.extend((first..first + len).map(|i| {
+                if (0..n).contains(&i) {
+                    line[i as usize]
+                } else {
+                    0.0
+                }
+            }));
+        }
+    }
+    // Increment form, as in advect.wgsl: mass is kept whatever the rounding of the weights.
+    // Tap by tap over the whole line (independent outputs side by side, so the sum
+    // vectorises), each output adding its taps in order m = 0..=degree.
+    let lo = lo as usize;
+    let base = &ext[lo..lo + line.len()];
+    line.fill(0.0);
+    for (m, wm) in w.iter().enumerate() {
+        let taps = &ext[m..m + line.len()];
+        for ((acc, v), b) in line.iter_mut().zip(taps).zip(base) {
+            *acc += wm * (v - b);
+        }
+    }
+    for (acc, b) in line.iter_mut().zip(base) {
+        *acc += b;
     }
 }
 

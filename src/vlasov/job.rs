@@ -312,20 +312,19 @@ pub fn run<B: Backend + Advection>(
         backend.synchronize()?;
         stepping += t0.elapsed().as_secs_f64();
         step += run;
-        {
-            let rate = cells as f64 * step as f64 / stepping.max(1e-12);
-            let last = history.last().unwrap();
-            progress.update(
-                step,
-                format!("t = {:.4}, {:.3e} cell updates/s", last.t, rate),
-                || {
-                    format!(
-                        "t = {:.4}, mass {:.9e}, field energy {:.4e}, {:.3e} cell updates/s",
-                        last.t, last.mass, last.field_energy, rate
-                    )
-                },
-            );
-        }
+        record(&mut solver, step, &mut history)?;
+        let rate = cells as f64 * step as f64 / stepping.max(1e-12);
+        let last = history.last().unwrap();
+        progress.update(
+            step,
+            format!("t = {:.4}, {:.3e} cell updates/s", last.t, rate),
+            || {
+                format!(
+                    "t = {:.4}, mass {:.9e}, field energy {:.4e}, {:.3e} cell updates/s",
+                    last.t, last.mass, last.field_energy, rate
+                )
+            },
+        );
     }
     backend.synchronize()?;
     progress.finish();
