@@ -29,6 +29,8 @@ struct FftParams {
     // = j2 is multiplied by exp(∓2πi j2 k1 / twist_n).
     twist_n: u32,
     twist_div: u32,
+    _pad0: u32,
+    _pad1: u32,
 }
 
 @group(0) @binding(0) var<storage, read_write> data: array<vec2<f32>>;
@@ -238,6 +240,9 @@ struct TransposeParams {
     n2: u32,
     stride: u32,
     groups_x: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 @group(0) @binding(4) var<storage, read_write> transposed: array<vec2<f32>>;

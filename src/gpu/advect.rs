@@ -249,3 +249,38 @@ impl Advection for GpuBackend {
         Ok(s)
     }
 }
+
+/// The Rust twins of this file's WGSL params structs (checked in `shaders::tests`).
+#[cfg(test)]
+pub(crate) fn params_layouts() -> Vec<crate::gpu::shaders::ParamsLayout> {
+    vec![
+        params_layout!(ShiftParams {
+            lines,
+            stride,
+            groups_x,
+            run0,
+            runs_per_outer,
+            span,
+            table_div,
+            table_len,
+            scale
+        }),
+        params_layout!(SumParams {
+            n,
+            groups_x,
+            inner,
+            first_out,
+            first_offset,
+            scale
+        }),
+        params_layout!(PhaseParams {
+            n,
+            groups_x,
+            first_partial,
+            start_mod,
+            np,
+            p_min,
+            dp
+        }),
+    ]
+}

@@ -409,3 +409,25 @@ mod tests {
         }
     }
 }
+
+/// The Rust twins of this file's WGSL params structs (checked in `shaders::tests`).
+#[cfg(test)]
+pub(crate) fn params_layouts() -> Vec<crate::gpu::shaders::ParamsLayout> {
+    vec![
+        params_layout!(FftParams {
+            lines,
+            stride,
+            groups_x,
+            inverse,
+            twist_n,
+            twist_div
+        }),
+        params_layout!(TransposeParams {
+            total,
+            n1,
+            n2,
+            stride,
+            groups_x
+        }),
+    ]
+}

@@ -114,3 +114,21 @@ impl MatrixKernels for GpuBackend {
         self.operator_entries("position_commutator", a, table, ax.points, params)
     }
 }
+
+/// The Rust twins of this file's WGSL params structs (checked in `shaders::tests`).
+#[cfg(test)]
+pub(crate) fn params_layouts() -> Vec<crate::gpu::shaders::ParamsLayout> {
+    vec![
+        params_layout!(OperatorParams {
+            n,
+            groups_x,
+            points,
+            start_row,
+            start_col,
+            first_diag,
+            scale,
+            axis_n,
+            axis_stride
+        }),
+    ]
+}

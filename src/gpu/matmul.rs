@@ -187,3 +187,18 @@ impl MatMul for GpuBackend {
         Ok(sum)
     }
 }
+
+/// The Rust twins of this file's WGSL params structs (checked in `shaders::tests`).
+#[cfg(test)]
+pub(crate) fn params_layouts() -> Vec<crate::gpu::shaders::ParamsLayout> {
+    vec![
+        params_layout!(InnerParams { n, groups_x, first }),
+        params_layout!(HermitiseParams { p, groups_x }),
+        params_layout!(MatmulParams {
+            p,
+            use_beta,
+            alpha,
+            beta
+        }),
+    ]
+}

@@ -1,6 +1,19 @@
 //! The GPU backend: fields in chunked f32 storage buffers, WGSL kernels for every operation,
 //! pipelines built once per (kernel, constants) and reused.
 
+/// The Rust twin of a WGSL params struct as the layout test sees it: `params_layout!(T { a, b })`
+/// lists the fields in order (padding, named `_…`, left out).
+#[cfg(test)]
+macro_rules! params_layout {
+    ($t:ident { $($f:ident),* $(,)? }) => {
+        crate::gpu::shaders::ParamsLayout {
+            name: stringify!($t),
+            size: std::mem::size_of::<$t>(),
+            fields: vec![$((stringify!($f), std::mem::offset_of!($t, $f))),*],
+        }
+    };
+}
+
 mod advect;
 pub mod context;
 mod fft;
@@ -130,6 +143,34 @@ struct ReduceParams {
     groups_x: u32,
     first_partial: u32,
     _pad: u32,
+}
+
+/// The Rust twins of every WGSL params struct, from every kernel module (checked against
+/// naga's layout in `shaders::tests`).
+#[cfg(test)]
+pub(crate) fn params_layouts() -> Vec<shaders::ParamsLayout> {
+    let mut all = vec![
+        params_layout!(ElementwiseParams { n, groups_x, a }),
+        params_layout!(CornerParams {
+            total,
+            groups_x,
+            rank,
+            extent,
+            src_stride,
+            dst_stride
+        }),
+        params_layout!(ReduceParams {
+            n,
+            groups_x,
+            first_partial
+        }),
+    ];
+    all.extend(advect::params_layouts());
+    all.extend(fft::params_layouts());
+    all.extend(matmul::params_layouts());
+    all.extend(hartree::params_layouts());
+    all.extend(quantize::params_layouts());
+    all
 }
 
 /// A field seen as one buffer (see `GpuBackend::as_one_buffer`).

@@ -123,3 +123,21 @@ impl QuantizeKernels for GpuBackend {
         self.quantize_dispatch("weyl_gather", matrix, Some(phase), geom, scale)
     }
 }
+
+/// The Rust twins of this file's WGSL params structs (checked in `shaders::tests`).
+#[cfg(test)]
+pub(crate) fn params_layouts() -> Vec<crate::gpu::shaders::ParamsLayout> {
+    vec![
+        params_layout!(QuantizeParams {
+            n,
+            dim,
+            groups_x,
+            accumulate,
+            out_start,
+            out_len,
+            in_start,
+            in_len,
+            scale
+        }),
+    ]
+}

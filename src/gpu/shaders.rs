@@ -4,6 +4,16 @@
 
 use anyhow::{bail, Result};
 
+/// The layout of a Rust params struct, to be checked against its WGSL twin: the struct's size
+/// and its fields (padding left out) with their byte offsets, in order.
+#[cfg(test)]
+#[derive(Debug)]
+pub(crate) struct ParamsLayout {
+    pub name: &'static str,
+    pub size: usize,
+    pub fields: Vec<(&'static str, usize)>,
+}
+
 /// A kernel family: one WGSL file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ShaderFile {
@@ -150,6 +160,65 @@ mod tests {
                 file.name()
             );
         }
+    }
+
+    /// Every WGSL struct named `…Params` (a kernel's uniform parameters) has exactly one
+    /// `#[repr(C)]` Rust twin with the same size and the same fields at the same offsets as
+    /// naga lays them out (padding, named `_…`, left out of the comparison); and every twin
+    /// has its WGSL struct.
+    #[test]
+    fn every_params_struct_has_a_rust_twin_with_its_layout() {
+        let twins = crate::gpu::params_layouts();
+        for (i, t) in twins.iter().enumerate() {
+            assert!(
+                twins[..i].iter().all(|u| u.name != t.name),
+                "{} has two Rust twins",
+                t.name
+            );
+        }
+        let mut seen = std::collections::HashSet::new();
+        for file in ShaderFile::ALL {
+            let src = compose(file, &file.example_constants()).unwrap();
+            let module = naga::front::wgsl::parse_str(&src).unwrap();
+            for (_, ty) in module.types.iter() {
+                let (Some(name), naga::TypeInner::Struct { members, span }) = (&ty.name, &ty.inner)
+                else {
+                    continue;
+                };
+                if !name.ends_with("Params") {
+                    continue;
+                }
+                let twin = twins
+                    .iter()
+                    .find(|t| t.name == name)
+                    .unwrap_or_else(|| panic!("{}: {name} has no Rust twin", file.name()));
+                assert_eq!(
+                    twin.size,
+                    *span as usize,
+                    "{}: {name} is {span} bytes in WGSL, {} in Rust",
+                    file.name(),
+                    twin.size
+                );
+                let wgsl: Vec<(&str, usize)> = members
+                    .iter()
+                    .filter_map(|m| {
+                        let n = m.name.as_deref()?;
+                        (!n.starts_with('_')).then_some((n, m.offset as usize))
+                    })
+                    .collect();
+                assert_eq!(
+                    wgsl,
+                    twin.fields,
+                    "{}: {name}: WGSL fields (name, offset) against the Rust twin's",
+                    file.name()
+                );
+                seen.insert(twin.name);
+            }
+        }
+        for t in &twins {
+            assert!(seen.contains(t.name), "{}: no WGSL struct of that name", t.name);
+        }
+        assert_eq!(seen.len(), 13, "params structs checked");
     }
 
     /// The functions of `module` that apply `%` to a signed integer.
