@@ -699,10 +699,15 @@ fn compare_reports_a_newton_schulz_step_limit() {
     let run_with = |name: &str, extra: &[&str]| -> (String, serde_json::Value) {
         let out = tmp_dir(name);
         let mut cmd = hvp();
-        cmd.args(["--backend", "cpu", "compare", "configs/compare_calibration_1d.toml"])
-            .args(["--set", "diagnostics.trace_norm=newton-schulz"])
-            .args(["--set", "diagnostics.sobolev=false"])
-            .args(["--set", "time.t_end=0.3"]);
+        cmd.args([
+            "--backend",
+            "cpu",
+            "compare",
+            "configs/compare_calibration_1d.toml",
+        ])
+        .args(["--set", "diagnostics.trace_norm=newton-schulz"])
+        .args(["--set", "diagnostics.sobolev=false"])
+        .args(["--set", "time.t_end=0.3"]);
         for s in extra {
             cmd.args(["--set", s]);
         }
@@ -739,7 +744,10 @@ fn compare_reports_a_newton_schulz_step_limit() {
 
     let (stdout, run) = run_with("ns-default", &[]);
     assert!(!stdout.contains("warning: at t = "), "{stdout}");
-    assert!(stdout.contains("all converged") && !stdout.contains("NOT all"), "{stdout}");
+    assert!(
+        stdout.contains("all converged") && !stdout.contains("NOT all"),
+        "{stdout}"
+    );
     let it = &run["iterations"];
     assert_eq!(it["converged"], true, "{it}");
     let steps = it["newton_schulz_steps"].as_u64().unwrap();

@@ -97,13 +97,19 @@ fn check_invariants<B: Backend + MatrixKernels>(b: &B, name: &str, tol: f64) {
         "{name}: V_ab off its Fourier series by {kernel_err:e} (max |V| {v_max})"
     );
     let n_particles = ph.particles();
-    for (label, a, direct, diag) in [("t = 0", &a0, x0, d0.exchange), ("t = 0.5", &a1, x1, d1.exchange)] {
+    for (label, a, direct, diag) in [
+        ("t = 0", &a0, x0, d0.exchange),
+        ("t = 0.5", &a1, x1, d1.exchange),
+    ] {
         let expected = double_sum_exchange(p, &v, a, n_particles);
         eprintln!(
             "{name}: exchange energy at {label}: double sum {expected:.12e}, Exchange::energy \
              {direct:.12e}, diagnostics {diag:.12e}"
         );
-        assert!(expected < 0.0, "{name}: the exchange energy must be negative for γ = +1");
+        assert!(
+            expected < 0.0,
+            "{name}: the exchange energy must be negative for γ = +1"
+        );
         for (what, got) in [("Exchange::energy", direct), ("diagnostics", diag)] {
             assert!(
                 (got - expected).abs() < 1e-10 * expected.abs(),

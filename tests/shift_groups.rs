@@ -86,10 +86,7 @@ fn both<B: Advection>(
     data: &[f64],
     group: &[(Vec<f64>, LineShift)],
 ) -> (Vec<f64>, Vec<f64>) {
-    let tables: Vec<B::Field> = group
-        .iter()
-        .map(|(t, _)| field(b, &[t.len()], t))
-        .collect();
+    let tables: Vec<B::Field> = group.iter().map(|(t, _)| field(b, &[t.len()], t)).collect();
     let mut per_axis = field(b, shape, data);
     for (t, (_, shift)) in tables.iter().zip(group) {
         b.shift_lines(&mut per_axis, t, shift).unwrap();
@@ -132,13 +129,19 @@ fn cpu_groups_are_fused_and_equal_the_sweeps_bit_for_bit() {
                 assert_eq!(path.passes(d), 1);
                 let (per_axis, grouped) = both(&cpu, &shape, &data, &group);
                 // The shifts moved the data (not a no-op that trivially agrees).
-                assert!(rel_err_real(&per_axis, &data) > 0.1, "{name}: nothing moved");
+                assert!(
+                    rel_err_real(&per_axis, &data) > 0.1,
+                    "{name}: nothing moved"
+                );
                 assert!(
                     bits_equal(&per_axis, &grouped),
                     "{name} of {shape:?} ({boundary:?}): fused differs from the sweeps by {:e}",
                     rel_err_real(&grouped, &per_axis)
                 );
-                eprintln!("cpu {name} of {shape:?} ({boundary:?}): {} bit-identical", path.describe(d));
+                eprintln!(
+                    "cpu {name} of {shape:?} ({boundary:?}): {} bit-identical",
+                    path.describe(d)
+                );
             }
         }
     }
@@ -288,7 +291,9 @@ fn bytes_per_cell_and_step_follow_the_pass_geometry() {
     for (d, nx, np) in [(1, 16, 16), (2, 8, 8), (3, 4, 4)] {
         let s = landau_solver(&cpu, d, nx, np, Splitting::Strang);
         let t = s.traffic(&cpu);
-        assert!(matches!(t.kick, GroupPath::Fused { .. }) && matches!(t.drift, GroupPath::Fused { .. }));
+        assert!(
+            matches!(t.kick, GroupPath::Fused { .. }) && matches!(t.drift, GroupPath::Fused { .. })
+        );
         assert_eq!(t.bytes_per_cell_step(1), 56.0, "d = {d}");
         assert_eq!(t.bytes_per_cell_step(8), 42.0, "d = {d}");
         let y = landau_solver(&cpu, d, nx, np, Splitting::FourthOrder).traffic(&cpu);
@@ -327,7 +332,10 @@ fn merged_drifts_change_only_the_interpolation_error() {
         );
         let diff = rel_err_real(&a, &b);
         let mass = |v: &[f64]| v.iter().sum::<f64>();
-        eprintln!("d = {d}: merged against single steps {diff:.2e}, mass {:.2e}", (mass(&a) / mass(&b) - 1.0).abs());
+        eprintln!(
+            "d = {d}: merged against single steps {diff:.2e}, mass {:.2e}",
+            (mass(&a) / mass(&b) - 1.0).abs()
+        );
         // Measured 1.1e-7 (d = 1, 32 × 64) and 6.6e-6 (d = 2, 12² × 24²).
         assert!(diff > 1e-14 && diff < 2e-5, "d = {d}: {diff:e}");
         // What the kicks' zero boundary lets out at the momentum edges differs (1.3e-13 in 2D).

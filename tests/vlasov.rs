@@ -117,8 +117,15 @@ fn landau_1d_rate_and_frequency() {
         eprintln!("{backend}: 1D Landau worst relative mass change {worst:.2e}");
         // Mass is a sum of shifted lines whose interpolation weights sum to 1: the f64 CPU
         // keeps it to round-off (MASS_DRIFT_F64), the f32 GPU to MASS_DRIFT_F32.
-        let tol = if backend == "cpu" { MASS_DRIFT_F64 } else { MASS_DRIFT_F32 };
-        assert!(worst < tol, "{backend}: mass drift {worst:e} (tolerance {tol:e})");
+        let tol = if backend == "cpu" {
+            MASS_DRIFT_F64
+        } else {
+            MASS_DRIFT_F32
+        };
+        assert!(
+            worst < tol,
+            "{backend}: mass drift {worst:e} (tolerance {tol:e})"
+        );
     });
 }
 

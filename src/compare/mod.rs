@@ -520,7 +520,7 @@ impl<B: CompareBackend> Comparison<B> {
     }
 
     /// `steps` steps of τ on both sides (the Hartree kinetic and the Vlasov drift half steps
-/// merged between them).
+    /// merged between them).
     pub fn advance(&mut self, backend: &B, tau: f64, steps: usize) -> Result<()> {
         self.hartree.advance(backend, tau, steps)?;
         self.vlasov.advance(backend, tau, steps)

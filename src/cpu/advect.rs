@@ -158,7 +158,9 @@ fn sweep_tile(
     let (mut last_shift, mut last_k) = (None::<f64>, 0);
     // No shift has these bits (a NaN): every column computes its weights once.
     scratch.columns.clear();
-    scratch.columns.resize(stride, (u64::MAX, 0, [0.0; MAX_DEGREE + 1]));
+    scratch
+        .columns
+        .resize(stride, (u64::MAX, 0, [0.0; MAX_DEGREE + 1]));
     for o in 0..outer {
         let base = o * n * stride;
         if stride == 1 {
@@ -386,9 +388,9 @@ impl Advection for CpuBackend {
             } => {
                 let runs = columns.div_ceil(width);
                 let ptr = SharedMut(data.as_mut_ptr());
-                (0..runs).into_par_iter().for_each_init(
-                    TileScratch::default,
-                    |scratch, run| {
+                (0..runs)
+                    .into_par_iter()
+                    .for_each_init(TileScratch::default, |scratch, run| {
                         // Capture the whole wrapper (which is Send), not its raw-pointer field.
                         #[allow(clippy::redundant_locals)]
                         let ptr = ptr;
@@ -425,8 +427,7 @@ impl Advection for CpuBackend {
                             }
                         }
                         scratch.tile = tile;
-                    },
-                );
+                    });
             }
         }
         Ok(())

@@ -10,7 +10,7 @@ use crate::advect::{
     PhaseSums,
 };
 use crate::backend::FieldInfo;
-use crate::gpu::shaders::ShaderFile;
+use crate::gpu::shaders::Kernel;
 
 /// Elements a shift workgroup holds at least (short lines are batched up to this many).
 const SHIFT_MIN_BLOCK: usize = 1024;
@@ -89,7 +89,7 @@ impl GpuBackend {
                 (shift.boundary == LineBoundary::Periodic) as u32,
             ),
         ];
-        let pipeline = self.pipeline(ShaderFile::Advect, "shift_lines", &constants)?;
+        let pipeline = self.pipeline(Kernel::SHIFT_LINES, &constants)?;
         let grid = self.grid_for(batch.count.div_ceil(lines_per_wg) as u64)?;
         let params = self.uniform(&ShiftParams {
             lines: to_u32(batch.count, "lines")?,
@@ -138,7 +138,7 @@ impl Advection for GpuBackend {
         let inner = check_sum_inner(f, out)?;
         to_u32(f.len(), "field length")?;
         let constants = [("WG_SIZE", WG_SIZE), ("ITEMS", REDUCE_ITEMS)];
-        let pipeline = self.pipeline(ShaderFile::Phase, "sum_inner", &constants)?;
+        let pipeline = self.pipeline(Kernel::SUM_INNER, &constants)?;
         // The sums go to one contiguous scratch, then into out's chunks.
         let out_bytes = out.len() as u64 * 4;
         if out_bytes > self.ctx.limits.max_storage_buffer_binding_size {
@@ -189,7 +189,7 @@ impl Advection for GpuBackend {
         }
         np[3] = d as u32;
         let constants = [("WG_SIZE", WG_SIZE), ("ITEMS", REDUCE_ITEMS)];
-        let pipeline = self.pipeline(ShaderFile::Phase, "phase_sums", &constants)?;
+        let pipeline = self.pipeline(Kernel::PHASE_SUMS, &constants)?;
         let per_group = (WG_SIZE * REDUCE_ITEMS) as u64;
         let groups: Vec<u64> = (0..f.chunks.len())
             .map(|c| (f.layout.chunk_range(c).len() as u64).div_ceil(per_group))

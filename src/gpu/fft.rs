@@ -20,7 +20,7 @@ use anyhow::{bail, Result};
 
 use super::{GpuBackend, GpuField};
 use crate::backend::FftDirection;
-use crate::gpu::shaders::ShaderFile;
+use crate::gpu::shaders::Kernel;
 
 /// Invocations per workgroup of the FFT kernel.
 const FFT_WG_SIZE: u32 = 256;
@@ -217,7 +217,7 @@ impl GpuBackend {
         twist: Option<Twist>,
     ) -> Result<()> {
         let lines_per_wg = (MIN_BLOCK / n).max(1);
-        let pipeline = self.pipeline(ShaderFile::Fft, "fft_lines", &fft_constants(n)?)?;
+        let pipeline = self.pipeline(Kernel::FFT_LINES, &fft_constants(n)?)?;
         let grid = self.grid_for(lines.count.div_ceil(lines_per_wg) as u64)?;
         let inverse = dir == FftDirection::Inverse;
         let params = self.uniform(&FftParams {
@@ -262,7 +262,7 @@ impl GpuBackend {
     ) -> Result<()> {
         let bytes = total as u64 * 8;
         let scratch = self.scratch("fft transpose", bytes);
-        let pipeline = self.pipeline(ShaderFile::Fft, "transpose_digits", &fft_constants(n2)?)?;
+        let pipeline = self.pipeline(Kernel::TRANSPOSE_DIGITS, &fft_constants(n2)?)?;
         let grid = self.grid_for(total.div_ceil(FFT_WG_SIZE as usize) as u64)?;
         let params = self.uniform(&TransposeParams {
             total: total as u32,

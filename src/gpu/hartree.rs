@@ -5,7 +5,7 @@ use bytemuck::Zeroable;
 
 use super::{GpuBackend, GpuField, WG_SIZE};
 use crate::backend::FieldInfo;
-use crate::gpu::shaders::ShaderFile;
+use crate::gpu::shaders::Kernel;
 use crate::hartree::kernels::{check_axis_table, check_operator, MatrixKernels};
 
 #[repr(C)]
@@ -29,7 +29,7 @@ impl GpuBackend {
     /// column). `params` fills what is particular to the kernel into the chunk's parameters.
     fn operator_entries(
         &self,
-        entry: &'static str,
+        kernel: Kernel,
         a: &mut GpuField,
         table: &GpuField,
         points: usize,
@@ -37,8 +37,8 @@ impl GpuBackend {
     ) -> Result<()> {
         u32::try_from(a.len())
             .map_err(|_| anyhow::anyhow!("operator too large for 32-bit indices"))?;
-        let pipeline = self.pipeline(ShaderFile::Hartree, entry, &[("WG_SIZE", WG_SIZE)])?;
-        let mut encoder = self.ctx.encoder(entry);
+        let pipeline = self.pipeline(kernel, &[("WG_SIZE", WG_SIZE)])?;
+        let mut encoder = self.ctx.encoder(kernel.entry);
         let t = self.as_one_buffer(&mut encoder, table, "operator table")?;
         for (c, chunk) in a.chunks.iter().enumerate() {
             let range = a.layout.chunk_range(c);
@@ -52,7 +52,7 @@ impl GpuBackend {
                 ..params
             });
             let bg = self.bind_group_at(&pipeline, &[(0, chunk), (1, &t), (2, &params)]);
-            self.record_dispatch(&mut encoder, entry, &pipeline, &bg, grid);
+            self.record_dispatch(&mut encoder, kernel.entry, &pipeline, &bg, grid);
         }
         self.ctx.queue.submit([encoder.finish()]);
         Ok(())
@@ -66,12 +66,12 @@ impl MatrixKernels for GpuBackend {
             scale: scale as f32,
             ..OperatorParams::zeroed()
         };
-        self.operator_entries("conjugation_phase", a, table, points, params)
+        self.operator_entries(Kernel::CONJUGATION_PHASE, a, table, points, params)
     }
 
     fn diagonal(&self, a: &GpuField, out: &mut GpuField) -> Result<()> {
         let points = check_operator(a, out)?;
-        let pipeline = self.pipeline(ShaderFile::Hartree, "diagonal", &[("WG_SIZE", WG_SIZE)])?;
+        let pipeline = self.pipeline(Kernel::DIAGONAL, &[("WG_SIZE", WG_SIZE)])?;
         let mut encoder = self.ctx.encoder("diagonal");
         let sums = self.scratch("operator diagonal", points as u64 * 4);
         for (c, chunk) in a.chunks.iter().enumerate() {
@@ -111,24 +111,22 @@ impl MatrixKernels for GpuBackend {
             axis_stride: ax.stride as u32,
             ..OperatorParams::zeroed()
         };
-        self.operator_entries("position_commutator", a, table, ax.points, params)
+        self.operator_entries(Kernel::POSITION_COMMUTATOR, a, table, ax.points, params)
     }
 }
 
 /// The Rust twins of this file's WGSL params structs (checked in `shaders::tests`).
 #[cfg(test)]
 pub(crate) fn params_layouts() -> Vec<crate::gpu::shaders::ParamsLayout> {
-    vec![
-        params_layout!(OperatorParams {
-            n,
-            groups_x,
-            points,
-            start_row,
-            start_col,
-            first_diag,
-            scale,
-            axis_n,
-            axis_stride
-        }),
-    ]
+    vec![params_layout!(OperatorParams {
+        n,
+        groups_x,
+        points,
+        start_row,
+        start_col,
+        first_diag,
+        scale,
+        axis_n,
+        axis_stride
+    })]
 }

@@ -10,7 +10,7 @@ use num_complex::Complex64;
 
 use super::{GpuBackend, GpuField};
 use crate::backend::FieldInfo;
-use crate::gpu::shaders::ShaderFile;
+use crate::gpu::shaders::Kernel;
 use crate::tracenorm::{check_inner, check_matmul, matrix_rows, MatMul};
 
 /// Rows and columns of C per workgroup (shaders/matmul.wgsl, TILE).
@@ -80,8 +80,7 @@ impl GpuBackend {
         for (name, f) in [("A", a), ("B", b), ("C", &*c)] {
             self.check_one_binding(name, f, p)?;
         }
-        let pipeline =
-            self.pipeline(ShaderFile::Matmul, "matmul", &[("SPLIT", u32::from(split))])?;
+        let pipeline = self.pipeline(Kernel::MATMUL, &[("SPLIT", u32::from(split))])?;
         let groups = (p as u64).div_ceil(TILE);
         let max = self.max_workgroups_per_dim() as u64;
         if groups > max {
@@ -126,7 +125,7 @@ impl MatMul for GpuBackend {
     fn hermitise(&self, a: &mut GpuField) -> Result<()> {
         let p = matrix_rows(a)?;
         self.check_one_binding("A", a, p)?;
-        let pipeline = self.pipeline(ShaderFile::Matmul, "hermitise", &[("SPLIT", 1)])?;
+        let pipeline = self.pipeline(Kernel::HERMITISE, &[("SPLIT", 1)])?;
         let grid = self.grid_for((p as u64 * p as u64).div_ceil(256))?;
         let params = self.uniform(&HermitiseParams {
             p: p as u32,
@@ -142,7 +141,7 @@ impl MatMul for GpuBackend {
 
     fn frobenius_inner(&self, a: &GpuField, b: &GpuField) -> Result<Complex64> {
         check_inner(a, b)?;
-        let pipeline = self.pipeline(ShaderFile::Matmul, "inner_partials", &[("SPLIT", 1)])?;
+        let pipeline = self.pipeline(Kernel::INNER_PARTIALS, &[("SPLIT", 1)])?;
         let groups: Vec<u64> = (0..a.chunks.len())
             .map(|c| (a.layout.chunk_range(c).len() as u64).div_ceil(INNER_PER_GROUP))
             .collect();

@@ -42,7 +42,7 @@ pub use context::{
     AdapterSpec, AdapterSummary, GpuContext, GpuOptions,
 };
 pub use fft::{next_fft_len, supported_fft_len};
-use shaders::ShaderFile;
+use shaders::Kernel;
 use timer::PassTimer;
 
 /// Invocations per workgroup of the element-wise and reduction kernels (WebGPU guarantees 256).
@@ -78,7 +78,7 @@ impl GpuField {
     }
 }
 
-type PipelineKey = (ShaderFile, &'static str, Vec<(&'static str, u32)>);
+type PipelineKey = (Kernel, Vec<(&'static str, u32)>);
 
 pub struct GpuBackend {
     pub ctx: GpuContext,
@@ -255,11 +255,11 @@ impl GpuBackend {
 
     fn pipeline(
         &self,
-        file: ShaderFile,
-        entry: &'static str,
+        kernel: Kernel,
         constants: &[(&'static str, u32)],
     ) -> Result<Arc<wgpu::ComputePipeline>> {
-        let key = (file, entry, constants.to_vec());
+        let Kernel { file, entry } = kernel;
+        let key = (kernel, constants.to_vec());
         if let Some(p) = self.pipelines.lock().unwrap().get(&key) {
             return Ok(p.clone());
         }
@@ -475,7 +475,7 @@ impl GpuBackend {
     /// Runs one element-wise kernel over every chunk of `y` (and the matching chunk of `x`).
     fn elementwise(
         &self,
-        entry: &'static str,
+        kernel: Kernel,
         y: &GpuField,
         x: Option<&GpuField>,
         a: Complex64,
@@ -486,8 +486,8 @@ impl GpuBackend {
             ("X_COMP", x_comp),
             ("WG_SIZE", WG_SIZE),
         ];
-        let pipeline = self.pipeline(ShaderFile::Elementwise, entry, &constants)?;
-        let mut encoder = self.ctx.encoder(entry);
+        let pipeline = self.pipeline(kernel, &constants)?;
+        let mut encoder = self.ctx.encoder(kernel.entry);
         for c in 0..y.chunks.len() {
             let n = y.layout.chunk_range(c).len() as u64;
             let grid = self.grid_for(n.div_ceil(WG_SIZE as u64))?;
@@ -503,7 +503,7 @@ impl GpuBackend {
                 buffers.push(&x.chunks[c]);
             }
             let bg = self.bind_group(&pipeline, &buffers);
-            self.record_dispatch(&mut encoder, entry, &pipeline, &bg, grid);
+            self.record_dispatch(&mut encoder, kernel.entry, &pipeline, &bg, grid);
         }
         self.ctx.queue.submit([encoder.finish()]);
         Ok(())
@@ -529,7 +529,7 @@ impl GpuBackend {
             params.total *= params.extent[a];
         }
         let constants = [("COMP", src.elem.components() as u32), ("WG_SIZE", WG_SIZE)];
-        let pipeline = self.pipeline(ShaderFile::Corner, "copy_corner", &constants)?;
+        let pipeline = self.pipeline(Kernel::COPY_CORNER, &constants)?;
         let grid = self.grid_for((params.total as u64).div_ceil(WG_SIZE as u64))?;
         params.groups_x = grid.0;
         let uniform = self.uniform(&params);
@@ -714,7 +714,7 @@ impl Backend for GpuBackend {
 
     fn reduce(&self, field: &GpuField) -> Result<Stats> {
         let constants = [("WG_SIZE", WG_SIZE), ("ITEMS", REDUCE_ITEMS)];
-        let pipeline = self.pipeline(ShaderFile::Reduce, "reduce_stats", &constants)?;
+        let pipeline = self.pipeline(Kernel::REDUCE_STATS, &constants)?;
         let comps = field.elem.components() as u64;
         let per_group = (WG_SIZE * REDUCE_ITEMS) as u64;
         let groups: Vec<u64> = (0..field.chunks.len())
@@ -771,30 +771,30 @@ impl Backend for GpuBackend {
 
     fn fill(&self, field: &mut GpuField, value: Complex64) -> Result<()> {
         check_real_scalar(field.elem, value, "fill")?;
-        self.elementwise("fill", field, None, value)
+        self.elementwise(Kernel::FILL, field, None, value)
     }
 
     fn scale(&self, field: &mut GpuField, a: Complex64) -> Result<()> {
         check_real_scalar(field.elem, a, "scale")?;
-        self.elementwise("scale", field, None, a)
+        self.elementwise(Kernel::SCALE, field, None, a)
     }
 
     fn axpy(&self, a: Complex64, x: &GpuField, y: &mut GpuField) -> Result<()> {
         check_binary(x, y, "axpy", false)?;
         check_real_scalar(y.elem, a, "axpy")?;
-        self.elementwise("axpy", y, Some(x), a)
+        self.elementwise(Kernel::AXPY, y, Some(x), a)
     }
 
     fn mul(&self, x: &GpuField, y: &mut GpuField) -> Result<()> {
         check_binary(x, y, "mul", true)?;
-        self.elementwise("mul", y, Some(x), Complex64::new(1.0, 0.0))
+        self.elementwise(Kernel::MUL, y, Some(x), Complex64::new(1.0, 0.0))
     }
 
     fn copy(&self, src: &GpuField, dst: &mut GpuField) -> Result<()> {
         check_copy(src, dst)?;
         if src.elem != dst.elem {
             // Fields of one shape share chunk boundaries whatever their kind.
-            return self.elementwise("convert", dst, Some(src), Complex64::new(1.0, 0.0));
+            return self.elementwise(Kernel::CONVERT, dst, Some(src), Complex64::new(1.0, 0.0));
         }
         let mut encoder = self.ctx.encoder("copy");
         for c in 0..src.chunks.len() {

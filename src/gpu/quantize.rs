@@ -6,7 +6,7 @@ use anyhow::{bail, Result};
 
 use super::{GpuBackend, GpuField, WG_SIZE};
 use crate::backend::FieldInfo;
-use crate::gpu::shaders::ShaderFile;
+use crate::gpu::shaders::Kernel;
 use crate::wigner::{check_operands, check_phase, QuantizeGeom, QuantizeKernels};
 
 #[repr(C)]
@@ -29,14 +29,14 @@ impl GpuBackend {
     /// (or alone when `input` is `None`).
     fn quantize_dispatch(
         &self,
-        entry: &'static str,
+        kernel: Kernel,
         out: &GpuField,
         input: Option<&GpuField>,
         geom: QuantizeGeom,
         scale: f64,
     ) -> Result<()> {
-        let pipeline = self.pipeline(ShaderFile::Quantize, entry, &[("WG_SIZE", WG_SIZE)])?;
-        let mut encoder = self.ctx.encoder(entry);
+        let pipeline = self.pipeline(kernel, &[("WG_SIZE", WG_SIZE)])?;
+        let mut encoder = self.ctx.encoder(kernel.entry);
         let in_chunks = input.map_or(1, |f| f.chunks.len());
         for co in 0..out.chunks.len() {
             let out_range = out.layout.chunk_range(co);
@@ -62,7 +62,7 @@ impl GpuBackend {
                     ),
                     None => self.bind_group_at(&pipeline, &[(0, &out.chunks[co]), (2, &params)]),
                 };
-                self.record_dispatch(&mut encoder, entry, &pipeline, &bg, grid);
+                self.record_dispatch(&mut encoder, kernel.entry, &pipeline, &bg, grid);
             }
         }
         self.ctx.queue.submit([encoder.finish()]);
@@ -101,13 +101,13 @@ impl QuantizeKernels for GpuBackend {
     ) -> Result<()> {
         check_operands(mhat, phase, geom)?;
         self.check_quantize(geom)?;
-        self.quantize_dispatch("wigner_place", phase, Some(mhat), geom, scale)
+        self.quantize_dispatch(Kernel::WIGNER_PLACE, phase, Some(mhat), geom, scale)
     }
 
     fn separation_window(&self, phase: &mut GpuField, geom: QuantizeGeom) -> Result<()> {
         check_phase(phase, geom)?;
         self.check_quantize(geom)?;
-        self.quantize_dispatch("separation_window", phase, None, geom, 1.0)
+        self.quantize_dispatch(Kernel::SEPARATION_WINDOW, phase, None, geom, 1.0)
     }
 
     fn weyl_gather(
@@ -120,24 +120,22 @@ impl QuantizeKernels for GpuBackend {
         check_operands(matrix, phase, geom)?;
         self.check_quantize(geom)?;
         debug_assert!(matrix.len() <= phase.len());
-        self.quantize_dispatch("weyl_gather", matrix, Some(phase), geom, scale)
+        self.quantize_dispatch(Kernel::WEYL_GATHER, matrix, Some(phase), geom, scale)
     }
 }
 
 /// The Rust twins of this file's WGSL params structs (checked in `shaders::tests`).
 #[cfg(test)]
 pub(crate) fn params_layouts() -> Vec<crate::gpu::shaders::ParamsLayout> {
-    vec![
-        params_layout!(QuantizeParams {
-            n,
-            dim,
-            groups_x,
-            accumulate,
-            out_start,
-            out_len,
-            in_start,
-            in_len,
-            scale
-        }),
-    ]
+    vec![params_layout!(QuantizeParams {
+        n,
+        dim,
+        groups_x,
+        accumulate,
+        out_start,
+        out_len,
+        in_start,
+        in_len,
+        scale
+    })]
 }

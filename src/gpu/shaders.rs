@@ -100,6 +100,66 @@ impl ShaderFile {
     }
 }
 
+/// A compute entry point: its file and its function name. Pipelines are asked for by these
+/// constants, never by a string; a test checks each against the entry points naga finds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Kernel {
+    pub file: ShaderFile,
+    pub entry: &'static str,
+}
+
+impl Kernel {
+    const fn new(file: ShaderFile, entry: &'static str) -> Self {
+        Self { file, entry }
+    }
+
+    pub const SHIFT_LINES: Kernel = Kernel::new(ShaderFile::Advect, "shift_lines");
+    pub const SUM_INNER: Kernel = Kernel::new(ShaderFile::Phase, "sum_inner");
+    pub const PHASE_SUMS: Kernel = Kernel::new(ShaderFile::Phase, "phase_sums");
+    pub const FFT_LINES: Kernel = Kernel::new(ShaderFile::Fft, "fft_lines");
+    pub const TRANSPOSE_DIGITS: Kernel = Kernel::new(ShaderFile::Fft, "transpose_digits");
+    pub const MATMUL: Kernel = Kernel::new(ShaderFile::Matmul, "matmul");
+    pub const HERMITISE: Kernel = Kernel::new(ShaderFile::Matmul, "hermitise");
+    pub const INNER_PARTIALS: Kernel = Kernel::new(ShaderFile::Matmul, "inner_partials");
+    pub const CONJUGATION_PHASE: Kernel = Kernel::new(ShaderFile::Hartree, "conjugation_phase");
+    pub const DIAGONAL: Kernel = Kernel::new(ShaderFile::Hartree, "diagonal");
+    pub const POSITION_COMMUTATOR: Kernel = Kernel::new(ShaderFile::Hartree, "position_commutator");
+    pub const FILL: Kernel = Kernel::new(ShaderFile::Elementwise, "fill");
+    pub const SCALE: Kernel = Kernel::new(ShaderFile::Elementwise, "scale");
+    pub const AXPY: Kernel = Kernel::new(ShaderFile::Elementwise, "axpy");
+    pub const MUL: Kernel = Kernel::new(ShaderFile::Elementwise, "mul");
+    pub const CONVERT: Kernel = Kernel::new(ShaderFile::Elementwise, "convert");
+    pub const COPY_CORNER: Kernel = Kernel::new(ShaderFile::Corner, "copy_corner");
+    pub const REDUCE_STATS: Kernel = Kernel::new(ShaderFile::Reduce, "reduce_stats");
+    pub const WIGNER_PLACE: Kernel = Kernel::new(ShaderFile::Quantize, "wigner_place");
+    pub const SEPARATION_WINDOW: Kernel = Kernel::new(ShaderFile::Quantize, "separation_window");
+    pub const WEYL_GATHER: Kernel = Kernel::new(ShaderFile::Quantize, "weyl_gather");
+
+    pub const ALL: [Kernel; 21] = [
+        Kernel::SHIFT_LINES,
+        Kernel::SUM_INNER,
+        Kernel::PHASE_SUMS,
+        Kernel::FFT_LINES,
+        Kernel::TRANSPOSE_DIGITS,
+        Kernel::MATMUL,
+        Kernel::HERMITISE,
+        Kernel::INNER_PARTIALS,
+        Kernel::CONJUGATION_PHASE,
+        Kernel::DIAGONAL,
+        Kernel::POSITION_COMMUTATOR,
+        Kernel::FILL,
+        Kernel::SCALE,
+        Kernel::AXPY,
+        Kernel::MUL,
+        Kernel::CONVERT,
+        Kernel::COPY_CORNER,
+        Kernel::REDUCE_STATS,
+        Kernel::WIGNER_PLACE,
+        Kernel::SEPARATION_WINDOW,
+        Kernel::WEYL_GATHER,
+    ];
+}
+
 fn shared_snippet(name: &str) -> Option<&'static str> {
     match name {
         "complex" => Some(include_str!("../../shaders/shared/complex.wgsl")),
@@ -216,9 +276,39 @@ mod tests {
             }
         }
         for t in &twins {
-            assert!(seen.contains(t.name), "{}: no WGSL struct of that name", t.name);
+            assert!(
+                seen.contains(t.name),
+                "{}: no WGSL struct of that name",
+                t.name
+            );
         }
         assert_eq!(seen.len(), 13, "params structs checked");
+    }
+
+    /// Every `Kernel` constant names an entry point of its file, and every entry point of
+    /// every file has exactly one constant.
+    #[test]
+    fn every_entry_point_has_one_kernel_constant() {
+        let mut named = Vec::new();
+        for file in ShaderFile::ALL {
+            let src = compose(file, &file.example_constants()).unwrap();
+            let module = naga::front::wgsl::parse_str(&src).unwrap();
+            for ep in &module.entry_points {
+                let ours: Vec<_> = Kernel::ALL
+                    .iter()
+                    .filter(|k| k.file == file && k.entry == ep.name)
+                    .collect();
+                assert_eq!(ours.len(), 1, "{}: entry point {}", file.name(), ep.name);
+                named.push((file, ep.name.clone()));
+            }
+        }
+        for k in Kernel::ALL {
+            assert!(
+                named.iter().any(|(f, e)| *f == k.file && e == k.entry),
+                "{k:?}: no such entry point"
+            );
+        }
+        assert_eq!(named.len(), Kernel::ALL.len());
     }
 
     /// The functions of `module` that apply `%` to a signed integer.

@@ -218,7 +218,9 @@ impl StepTraffic {
     pub fn passes_per_step(&self, steps: usize) -> f64 {
         let (d, stages, k) = (self.dim, self.stages as f64, steps.max(1) as f64);
         let drift_groups = (stages * k + 1.0) / k;
-        stages * self.kick.passes(d) as f64 + drift_groups * self.drift.passes(d) as f64 + 0.5 * stages
+        stages * self.kick.passes(d) as f64
+            + drift_groups * self.drift.passes(d) as f64
+            + 0.5 * stages
     }
 
     /// Bytes moved per phase-space cell per step for runs of `steps` steps between outputs.
