@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::backend::{Backend, FftDirection, FieldInfo};
 use crate::field::Elem;
+use crate::vlasov::{init::Initial, GridConfig, Numerics, PhaseGrid, Physics, Vlasov};
 
 /// One measured FFT case.
 #[derive(Clone, Debug, Serialize)]
@@ -216,17 +217,16 @@ pub struct VlasovCase {
 /// merge (8 steps make 9 drift groups).
 pub const VLASOV_BENCH_STEPS: usize = 8;
 
-/// Measures the Vlasov step of a weak Landau state on a dim-D grid of nx, np points per axis.
-pub fn vlasov_case<B: Backend + crate::advect::Advection>(
+/// The Vlasov state the bench times: Landau damping (k = 0.5, unit thermal spread, amplitude
+/// `alpha`) on a periodic box of side 4π with p in [−6, 6), nx and np points per axis.
+pub fn weak_landau<B: Backend + crate::advect::Advection>(
     backend: &B,
-    label: &str,
     dim: usize,
     nx: usize,
     np: usize,
-    budget: f64,
-) -> Result<VlasovCase> {
-    use crate::advect::{LineBoundary, LineShift};
-    use crate::vlasov::{init::Initial, GridConfig, Numerics, PhaseGrid, Physics, Vlasov};
+    alpha: f64,
+    numerics: &Numerics,
+) -> Result<Vlasov<B>> {
     let physics = Physics {
         dim,
         mass: 1.0,
@@ -241,13 +241,28 @@ pub fn vlasov_case<B: Backend + crate::advect::Advection>(
         p_max: 6.0,
     };
     let grid = PhaseGrid::new(dim, &grid_cfg, physics.boundary)?;
-    let mut solver = Vlasov::new(backend, &physics, &grid_cfg, &Numerics::default())?;
+    let mut solver = Vlasov::new(backend, &physics, &grid_cfg, numerics)?;
     let init = Initial::Landau {
-        alpha: 0.01,
+        alpha,
         k: 0.5,
         thermal: 1.0,
     };
     solver.set_f(backend, &init.sample(&grid, &physics))?;
+    Ok(solver)
+}
+
+/// Measures the Vlasov step of a weak Landau state on a dim-D grid of nx, np points per axis.
+pub fn vlasov_case<B: Backend + crate::advect::Advection>(
+    backend: &B,
+    label: &str,
+    dim: usize,
+    nx: usize,
+    np: usize,
+    budget: f64,
+) -> Result<VlasovCase> {
+    use crate::advect::{LineBoundary, LineShift};
+    let mut solver = weak_landau(backend, dim, nx, np, 0.01, &Numerics::default())?;
+    let grid = solver.grid.clone();
     let dt = 0.1;
     let traffic = solver.traffic(backend);
     let (seconds, _) = time_op(backend, budget, || {

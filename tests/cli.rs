@@ -566,9 +566,9 @@ fn every_hartree_config_runs_and_writes_its_outputs() {
     }
 }
 
-/// `hvp compare` of the calibration config to `t_end` on the CPU with `sets`: the last row's
-/// trace_norm_over_n.
-fn cpu_trace_norm_over_n(out: &std::path::Path, t_end: &str, sets: &[&str]) -> f64 {
+/// The command `hvp --backend cpu compare` of the calibration config to `t_end`, Sobolev norms
+/// off, with `sets` (`--set` each) and `--out out`.
+fn cpu_calibration_compare(out: &std::path::Path, t_end: &str, sets: &[&str]) -> Command {
     let mut cmd = hvp();
     cmd.args([
         "--backend",
@@ -581,7 +581,14 @@ fn cpu_trace_norm_over_n(out: &std::path::Path, t_end: &str, sets: &[&str]) -> f
     for s in sets {
         cmd.args(["--set", s]);
     }
-    let o = cmd.arg("--out").arg(out).output().unwrap();
+    cmd.arg("--out").arg(out);
+    cmd
+}
+
+/// `hvp compare` of the calibration config to `t_end` on the CPU with `sets`: the last row's
+/// trace_norm_over_n.
+fn cpu_trace_norm_over_n(out: &std::path::Path, t_end: &str, sets: &[&str]) -> f64 {
+    let o = cpu_calibration_compare(out, t_end, sets).output().unwrap();
     assert!(
         o.status.success(),
         "{sets:?}: {}",
@@ -698,20 +705,11 @@ fn compare_runs_on_the_newton_schulz_path() {
 fn compare_reports_a_newton_schulz_step_limit() {
     let run_with = |name: &str, extra: &[&str]| -> (String, serde_json::Value) {
         let out = tmp_dir(name);
-        let mut cmd = hvp();
-        cmd.args([
-            "--backend",
-            "cpu",
-            "compare",
-            "configs/compare_calibration_1d.toml",
-        ])
-        .args(["--set", "diagnostics.trace_norm=newton-schulz"])
-        .args(["--set", "diagnostics.sobolev=false"])
-        .args(["--set", "time.t_end=0.3"]);
-        for s in extra {
-            cmd.args(["--set", s]);
-        }
-        let o = cmd.arg("--out").arg(&out).output().unwrap();
+        let mut sets = vec!["diagnostics.trace_norm=newton-schulz"];
+        sets.extend(extra);
+        let o = cpu_calibration_compare(&out, "0.3", &sets)
+            .output()
+            .unwrap();
         let stdout = String::from_utf8_lossy(&o.stdout).to_string();
         assert!(
             o.status.success(),

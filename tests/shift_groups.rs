@@ -11,9 +11,7 @@ use common::{gpu, random_real, rel_err_real, rng};
 use hvp::advect::{Advection, GroupPath, LineBoundary, LineShift};
 use hvp::cpu::CpuBackend;
 use hvp::field::strides_of;
-use hvp::poisson::Boundary;
-use hvp::vlasov::init::Initial;
-use hvp::vlasov::{GridConfig, Numerics, PhaseGrid, Physics, Splitting, Vlasov};
+use hvp::vlasov::{Numerics, Splitting, Vlasov};
 use hvp::{Backend, Elem};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -108,10 +106,13 @@ fn bits_equal(a: &[f64], b: &[f64]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
 }
 
-#[test]
-fn cpu_groups_are_fused_and_equal_the_sweeps_bit_for_bit() {
-    let cpu = CpuBackend::new();
-    let mut r = rng("shift_groups_cpu");
+/// Calls `check(shape, d, boundary, name, group, data)` for each case, each boundary and
+/// each of the two groups, with fresh random data and tables from the test's generator.
+fn for_each_group(
+    test: &str,
+    mut check: impl FnMut(&[usize], usize, LineBoundary, &str, &[(Vec<f64>, LineShift)], &[f64]),
+) {
+    let mut r = rng(test);
     for (shape, degree) in cases() {
         let d = shape.len() / 2;
         for boundary in [LineBoundary::Periodic, LineBoundary::Zero] {
@@ -120,31 +121,39 @@ fn cpu_groups_are_fused_and_equal_the_sweeps_bit_for_bit() {
                 .into_iter()
                 .zip(groups(&mut r, &shape, degree, boundary))
             {
-                let axes: Vec<usize> = group.iter().map(|(_, s)| s.axis).collect();
-                let path = cpu.group_path(&shape, &axes);
-                assert!(
-                    matches!(path, GroupPath::Fused { .. }),
-                    "{name} of {shape:?}: {path:?}"
-                );
-                assert_eq!(path.passes(d), 1);
-                let (per_axis, grouped) = both(&cpu, &shape, &data, &group);
-                // The shifts moved the data (not a no-op that trivially agrees).
-                assert!(
-                    rel_err_real(&per_axis, &data) > 0.1,
-                    "{name}: nothing moved"
-                );
-                assert!(
-                    bits_equal(&per_axis, &grouped),
-                    "{name} of {shape:?} ({boundary:?}): fused differs from the sweeps by {:e}",
-                    rel_err_real(&grouped, &per_axis)
-                );
-                eprintln!(
-                    "cpu {name} of {shape:?} ({boundary:?}): {} bit-identical",
-                    path.describe(d)
-                );
+                check(&shape, d, boundary, name, &group, &data);
             }
         }
     }
+}
+
+#[test]
+fn cpu_groups_are_fused_and_equal_the_sweeps_bit_for_bit() {
+    let cpu = CpuBackend::new();
+    for_each_group(
+        "shift_groups_cpu",
+        |shape, d, boundary, name, group, data| {
+            let axes: Vec<usize> = group.iter().map(|(_, s)| s.axis).collect();
+            let path = cpu.group_path(shape, &axes);
+            assert!(
+                matches!(path, GroupPath::Fused { .. }),
+                "{name} of {shape:?}: {path:?}"
+            );
+            assert_eq!(path.passes(d), 1);
+            let (per_axis, grouped) = both(&cpu, shape, data, group);
+            // The shifts moved the data (not a no-op that trivially agrees).
+            assert!(rel_err_real(&per_axis, data) > 0.1, "{name}: nothing moved");
+            assert!(
+                bits_equal(&per_axis, &grouped),
+                "{name} of {shape:?} ({boundary:?}): fused differs from the sweeps by {:e}",
+                rel_err_real(&grouped, &per_axis)
+            );
+            eprintln!(
+                "cpu {name} of {shape:?} ({boundary:?}): {} bit-identical",
+                path.describe(d)
+            );
+        },
+    );
 }
 
 /// Groups the CPU cannot tile run as sweeps, and say so: a group spanning the first and the
@@ -221,30 +230,24 @@ fn a_group_naming_an_axis_twice_is_refused() {
 fn gpu_groups_match_the_cpu() {
     let Some(g) = gpu(None) else { return };
     let cpu = CpuBackend::new();
-    let mut r = rng("shift_groups_gpu");
-    for (shape, degree) in cases() {
-        let d = shape.len() / 2;
-        for boundary in [LineBoundary::Periodic, LineBoundary::Zero] {
-            let data = random_real(&mut r, shape.iter().product());
-            for (name, group) in ["drifts", "kicks"]
-                .into_iter()
-                .zip(groups(&mut r, &shape, degree, boundary))
-            {
-                let (_, reference) = both(&cpu, &shape, &data, &group);
-                let (per_axis, grouped) = both(&g, &shape, &data, &group);
-                let e = rel_err_real(&grouped, &reference);
-                let axes: Vec<usize> = group.iter().map(|(_, s)| s.axis).collect();
-                eprintln!(
-                    "gpu {name} of {shape:?} ({boundary:?}, {}): {e:.2e} against the CPU",
-                    g.group_path(&shape, &axes).describe(d)
-                );
-                assert!(e < 1e-5, "{name} of {shape:?}: {e:e}");
-                assert!(bits_equal(&per_axis, &grouped));
-            }
-        }
-    }
+    for_each_group(
+        "shift_groups_gpu",
+        |shape, d, boundary, name, group, data| {
+            let (_, reference) = both(&cpu, shape, data, group);
+            let (per_axis, grouped) = both(&g, shape, data, group);
+            let e = rel_err_real(&grouped, &reference);
+            let axes: Vec<usize> = group.iter().map(|(_, s)| s.axis).collect();
+            eprintln!(
+                "gpu {name} of {shape:?} ({boundary:?}, {}): {e:.2e} against the CPU",
+                g.group_path(shape, &axes).describe(d)
+            );
+            assert!(e < 1e-5, "{name} of {shape:?}: {e:e}");
+            assert!(bits_equal(&per_axis, &grouped));
+        },
+    );
 }
 
+/// The bench's Landau state (amplitude 0.05) with the given splitting.
 fn landau_solver<B: hvp::advect::Advection>(
     b: &B,
     dim: usize,
@@ -252,32 +255,11 @@ fn landau_solver<B: hvp::advect::Advection>(
     np: usize,
     splitting: Splitting,
 ) -> Vlasov<B> {
-    let physics = Physics {
-        dim,
-        mass: 1.0,
-        kappa: 1.0,
-        gamma: 1.0,
-        boundary: Boundary::Periodic,
-    };
-    let grid = GridConfig {
-        nx,
-        np,
-        length: 4.0 * std::f64::consts::PI,
-        p_max: 6.0,
-    };
     let numerics = Numerics {
         splitting,
         ..Numerics::default()
     };
-    let mut s = Vlasov::new(b, &physics, &grid, &numerics).unwrap();
-    let init = Initial::Landau {
-        alpha: 0.05,
-        k: 0.5,
-        thermal: 1.0,
-    };
-    let g = PhaseGrid::new(dim, &grid, physics.boundary).unwrap();
-    s.set_f(b, &init.sample(&g, &physics)).unwrap();
-    s
+    hvp::bench::weak_landau(b, dim, nx, np, 0.05, &numerics).unwrap()
 }
 
 /// The bytes a run of steps moves per cell, from the passes' geometry, d = 1, 2, 3: on the

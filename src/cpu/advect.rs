@@ -156,11 +156,9 @@ fn sweep_tile(
     let stride = strides_of(shape)[axis];
     let outer = t.len() / (n * stride);
     let (mut last_shift, mut last_k) = (None::<f64>, 0);
-    // No shift has these bits (a NaN): every column computes its weights once.
+    // Column weights are kept for this sweep only; the cache is filled on the first column
+    // that needs it (row sweeps and contiguous lines never do).
     scratch.columns.clear();
-    scratch
-        .columns
-        .resize(stride, (u64::MAX, 0, [0.0; MAX_DEGREE + 1]));
     for o in 0..outer {
         let base = o * n * stride;
         if stride == 1 {
@@ -192,6 +190,12 @@ fn sweep_tile(
             if e - c >= MIN_ROW_RUN {
                 shift_rows(t, base + c, n, stride, e - c, s, degree, boundary, scratch);
             } else {
+                if scratch.columns.len() < stride {
+                    // No shift has these bits (a NaN): each column computes its weights once.
+                    scratch
+                        .columns
+                        .resize(stride, (u64::MAX, 0, [0.0; MAX_DEGREE + 1]));
+                }
                 for col in c..e {
                     let s = shift_at(base + col);
                     // Weights per column, kept while the column's shift stays the same (a
