@@ -30,6 +30,32 @@ pub struct Stats {
     pub max: f64,
 }
 
+/// Work a backend has recorded and submitted to a device since it was made (all zero on the
+/// CPU, which runs each operation when it is called).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RecordCounts {
+    /// Command buffers submitted to the queue.
+    pub submits: u64,
+    /// Compute dispatches recorded.
+    pub dispatches: u64,
+    /// Buffer-to-buffer copies recorded.
+    pub copies: u64,
+    /// Bind groups created (the rest came from the cache).
+    pub bind_groups_created: u64,
+}
+
+impl RecordCounts {
+    /// The counts accumulated between `earlier` and `self`.
+    pub fn since(&self, earlier: &RecordCounts) -> RecordCounts {
+        RecordCounts {
+            submits: self.submits - earlier.submits,
+            dispatches: self.dispatches - earlier.dispatches,
+            copies: self.copies - earlier.copies,
+            bind_groups_created: self.bind_groups_created - earlier.bind_groups_created,
+        }
+    }
+}
+
 /// Shape and element kind of a field, whatever backend holds it.
 pub trait FieldInfo {
     fn shape(&self) -> &[usize];
@@ -100,6 +126,12 @@ pub trait Backend {
 
     /// Waits until all recorded work has finished (a no-op on the CPU).
     fn synchronize(&self) -> Result<()>;
+
+    /// Submits, dispatches, copies and bind groups since the backend was made: the difference
+    /// of two readings counts what the work between them recorded.
+    fn record_counts(&self) -> RecordCounts {
+        RecordCounts::default()
+    }
 }
 
 /// Checks that a real field receives a real scalar, with an error that says so.

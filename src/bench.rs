@@ -36,6 +36,36 @@ pub struct FftCase {
     pub gpu_pass_seconds: Option<f64>,
 }
 
+/// What one step records for the device, averaged over the steps of one call (after the
+/// warm-ups, so that no bind group is new): zero on the CPU.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct StepRecording {
+    pub submits_per_step: f64,
+    pub dispatches_per_step: f64,
+    pub copies_per_step: f64,
+    pub bind_groups_created_per_step: f64,
+}
+
+/// The recording of one call of `op`, which makes `steps` steps (call it after `time_op`).
+pub fn step_recording<B: Backend>(
+    backend: &B,
+    steps: usize,
+    op: impl FnOnce() -> Result<()>,
+) -> Result<StepRecording> {
+    backend.synchronize()?;
+    let before = backend.record_counts();
+    op()?;
+    backend.synchronize()?;
+    let c = backend.record_counts().since(&before);
+    let per = |v: u64| v as f64 / steps as f64;
+    Ok(StepRecording {
+        submits_per_step: per(c.submits),
+        dispatches_per_step: per(c.dispatches),
+        copies_per_step: per(c.copies),
+        bind_groups_created_per_step: per(c.bind_groups_created),
+    })
+}
+
 /// Calls of the operation that `time_op` makes before the timed batches (warm-ups).
 pub const WARMUP_CALLS: usize = 2;
 /// Timed batches of `time_op`.
@@ -211,6 +241,9 @@ pub struct VlasovCase {
     /// (contiguous), each as a fraction of the copy bandwidth.
     pub sweep_ratio_x0: f64,
     pub sweep_ratio_p_last: f64,
+    /// Submits, dispatches and copies per step on a device.
+    #[serde(flatten)]
+    pub recording: StepRecording,
 }
 
 /// Steps per timed call of the Vlasov bench: a run between outputs, whose drift half steps
@@ -269,6 +302,9 @@ pub fn vlasov_case<B: Backend + crate::advect::Advection>(
         solver.advance(backend, dt, VLASOV_BENCH_STEPS)
     })?;
     let seconds = seconds / VLASOV_BENCH_STEPS as f64;
+    let recording = step_recording(backend, VLASOV_BENCH_STEPS, || {
+        solver.advance(backend, dt, VLASOV_BENCH_STEPS)
+    })?;
     let cells = grid.cells();
     let shape = grid.shape();
     let sweep_bytes = 2.0 * cells as f64 * backend.real_bytes() as f64;
@@ -313,6 +349,7 @@ pub fn vlasov_case<B: Backend + crate::advect::Advection>(
         ratio: rate / roofline,
         sweep_ratio_x0: sweep_x0 / copy,
         sweep_ratio_p_last: sweep_last / copy,
+        recording,
     })
 }
 
@@ -334,7 +371,7 @@ pub fn vlasov_cases(max_bytes: u64) -> Vec<(usize, usize, usize)> {
 
 pub fn print_vlasov_table(cases: &[VlasovCase]) {
     println!(
-        "{:<8} {:>3} {:>5} {:>5} {:>11} {:>10} {:>13} {:>7} {:>10} {:>13} {:>7} {:>9} {:>9}",
+        "{:<8} {:>3} {:>5} {:>5} {:>11} {:>10} {:>13} {:>7} {:>10} {:>13} {:>7} {:>9} {:>9} {:>8} {:>10}",
         "backend",
         "d",
         "nx",
@@ -347,11 +384,13 @@ pub fn print_vlasov_table(cases: &[VlasovCase]) {
         "roofline/s",
         "ratio",
         "sweep x0",
-        "sweep p"
+        "sweep p",
+        "submits",
+        "dispatches"
     );
     for c in cases {
         println!(
-            "{:<8} {:>3} {:>5} {:>5} {:>11} {:>10.3} {:>13.3e} {:>7.1} {:>10.2} {:>13.3e} {:>7.3} {:>9.3} {:>9.3}",
+            "{:<8} {:>3} {:>5} {:>5} {:>11} {:>10.3} {:>13.3e} {:>7.1} {:>10.2} {:>13.3e} {:>7.3} {:>9.3} {:>9.3} {:>8.3} {:>10.2}",
             c.backend,
             c.dim,
             c.nx,
@@ -364,7 +403,9 @@ pub fn print_vlasov_table(cases: &[VlasovCase]) {
             c.roofline_cell_updates_per_s,
             c.ratio,
             c.sweep_ratio_x0,
-            c.sweep_ratio_p_last
+            c.sweep_ratio_p_last,
+            c.recording.submits_per_step,
+            c.recording.dispatches_per_step
         );
     }
 }
@@ -390,6 +431,9 @@ pub struct HartreeCase {
     pub roofline_steps_per_s: f64,
     /// steps_per_s / roofline_steps_per_s.
     pub ratio: f64,
+    /// Submits, dispatches and copies per step on a device.
+    #[serde(flatten)]
+    pub recording: StepRecording,
 }
 
 /// Measures merged Hartree steps of the calibration-like state on a d-dimensional grid of n
@@ -436,6 +480,7 @@ pub fn hartree_case<B: Backend + crate::hartree::kernels::MatrixKernels>(
     let steps = 10;
     let (seconds, _) = time_op(backend, budget, || solver.advance(backend, 0.01, steps))?;
     let seconds_per_step = seconds / steps as f64;
+    let recording = step_recording(backend, steps, || solver.advance(backend, 0.01, steps))?;
     let entries = solver.grid.points().pow(2);
     let shape = solver.grid.matrix_shape();
     drop(solver);
@@ -454,6 +499,7 @@ pub fn hartree_case<B: Backend + crate::hartree::kernels::MatrixKernels>(
         copy_gb_per_s: copy * 1e-9,
         roofline_steps_per_s: roofline,
         ratio: 1.0 / seconds_per_step / roofline,
+        recording,
     })
 }
 
@@ -467,12 +513,22 @@ pub fn hartree_cases(max_bytes: u64) -> Vec<(usize, usize)> {
 
 pub fn print_hartree_table(cases: &[HartreeCase]) {
     println!(
-        "{:<8} {:>3} {:>5} {:>11} {:>10} {:>10} {:>10} {:>12} {:>7}",
-        "backend", "d", "n", "entries", "ms/step", "steps/s", "copy GB/s", "roofline/s", "ratio"
+        "{:<8} {:>3} {:>5} {:>11} {:>10} {:>10} {:>10} {:>12} {:>7} {:>8} {:>10}",
+        "backend",
+        "d",
+        "n",
+        "entries",
+        "ms/step",
+        "steps/s",
+        "copy GB/s",
+        "roofline/s",
+        "ratio",
+        "submits",
+        "dispatches"
     );
     for c in cases {
         println!(
-            "{:<8} {:>3} {:>5} {:>11} {:>10.3} {:>10.2} {:>10.2} {:>12.2} {:>7.3}",
+            "{:<8} {:>3} {:>5} {:>11} {:>10.3} {:>10.2} {:>10.2} {:>12.2} {:>7.3} {:>8.3} {:>10.2}",
             c.backend,
             c.dim,
             c.n,
@@ -481,7 +537,9 @@ pub fn print_hartree_table(cases: &[HartreeCase]) {
             c.steps_per_s,
             c.copy_gb_per_s,
             c.roofline_steps_per_s,
-            c.ratio
+            c.ratio,
+            c.recording.submits_per_step,
+            c.recording.dispatches_per_step
         );
     }
 }

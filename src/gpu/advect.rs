@@ -70,7 +70,6 @@ impl GpuBackend {
     #[allow(clippy::too_many_arguments)]
     fn record_shift_batch(
         &self,
-        encoder: &mut wgpu::CommandEncoder,
         buf: &wgpu::Buffer,
         table: &wgpu::Buffer,
         n: usize,
@@ -91,7 +90,7 @@ impl GpuBackend {
         ];
         let pipeline = self.pipeline(Kernel::SHIFT_LINES, &constants)?;
         let grid = self.grid_for(batch.count.div_ceil(lines_per_wg) as u64)?;
-        let params = self.uniform(&ShiftParams {
+        let params = ShiftParams {
             lines: to_u32(batch.count, "lines")?,
             stride: to_u32(batch.stride, "stride")?,
             groups_x: grid.0,
@@ -102,10 +101,9 @@ impl GpuBackend {
             table_len: to_u32(table_len, "table length")?,
             scale: shift.scale as f32,
             _pad: [0; 3],
-        });
-        let bg = self.bind_group(&pipeline, &[buf, table, &params]);
-        self.record_dispatch(encoder, "shift lines", &pipeline, &bg, grid);
-        Ok(())
+        };
+        let storage = [(0, buf), (1, table)];
+        self.dispatch("shift lines", &pipeline, &storage, (2, &params), grid)
     }
 }
 
@@ -125,13 +123,10 @@ impl Advection for GpuBackend {
                 self.max_shift_len()
             );
         }
-        let mut encoder = self.ctx.encoder("shift lines");
-        let table_buf = self.as_one_buffer(&mut encoder, table, "shift table")?;
-        self.record_axis_lines(&mut encoder, f, shift.axis, |encoder, buf, batch| {
-            self.record_shift_batch(encoder, buf, &table_buf, n, batch, shift, table.len())
-        })?;
-        self.ctx.queue.submit([encoder.finish()]);
-        Ok(())
+        let table_buf = self.as_one_buffer(table, "shift table")?;
+        self.record_axis_lines(f, shift.axis, |buf, batch| {
+            self.record_shift_batch(buf, &table_buf, n, batch, shift, table.len())
+        })
     }
 
     fn sum_inner(&self, f: &GpuField, out: &mut GpuField, scale: f64) -> Result<()> {
@@ -148,13 +143,12 @@ impl Advection for GpuBackend {
             );
         }
         let sums = self.scratch("sum inner", out_bytes);
-        let mut encoder = self.ctx.encoder("sum inner");
         for c in 0..f.chunks.len() {
             let range = f.layout.chunk_range(c);
             let first_out = range.start / inner;
             let end_out = range.end.div_ceil(inner);
             let grid = self.grid_for((end_out - first_out) as u64)?;
-            let params = self.uniform(&SumParams {
+            let params = SumParams {
                 n: range.len() as u32,
                 groups_x: grid.0,
                 inner: inner as u32,
@@ -162,15 +156,14 @@ impl Advection for GpuBackend {
                 first_offset: (first_out * inner) as i32 - range.start as i32,
                 scale: scale as f32,
                 _pad: [0; 2],
-            });
-            let bg = self.bind_group_at(&pipeline, &[(0, &f.chunks[c]), (1, &sums), (2, &params)]);
-            self.record_dispatch(&mut encoder, "sum inner", &pipeline, &bg, grid);
+            };
+            let storage = [(0, &f.chunks[c]), (1, &*sums)];
+            self.dispatch("sum inner", &pipeline, &storage, (2, &params), grid)?;
         }
         for (c, chunk) in out.chunks.iter().enumerate() {
             let start = out.layout.chunk_range(c).start as u64 * 4;
-            encoder.copy_buffer_to_buffer(&sums, start, chunk, 0, out.chunk_bytes(c));
+            self.record_copy(&sums, start, chunk, 0, out.chunk_bytes(c));
         }
-        self.ctx.queue.submit([encoder.finish()]);
         Ok(())
     }
 
@@ -200,12 +193,11 @@ impl Advection for GpuBackend {
             bail!("phase sums of {:?}: too many partial sums", f.shape);
         }
         let partials = self.scratch("phase partials", partial_bytes);
-        let mut encoder = self.ctx.encoder("phase sums");
         let mut first = 0u64;
         for (c, &g) in groups.iter().enumerate() {
             let range = f.layout.chunk_range(c);
             let grid = self.grid_for(g)?;
-            let params = self.uniform(&PhaseParams {
+            let params = PhaseParams {
                 n: range.len() as u32,
                 groups_x: grid.0,
                 first_partial: first as u32,
@@ -213,15 +205,11 @@ impl Advection for GpuBackend {
                 np,
                 p_min,
                 dp,
-            });
-            let bg = self.bind_group_at(
-                &pipeline,
-                &[(0, &f.chunks[c]), (1, &partials), (3, &params)],
-            );
-            self.record_dispatch(&mut encoder, "phase sums", &pipeline, &bg, grid);
+            };
+            let storage = [(0, &f.chunks[c]), (1, &*partials)];
+            self.dispatch("phase sums", &pipeline, &storage, (3, &params), grid)?;
             first += g;
         }
-        self.ctx.queue.submit([encoder.finish()]);
         let mut values = Vec::new();
         self.read_buffer_f32(&partials, 0..partial_bytes, &mut values)?;
         let mut s = PhaseSums {

@@ -131,7 +131,6 @@ impl GpuBackend {
 
     pub(super) fn record_fft_axis(
         &self,
-        encoder: &mut wgpu::CommandEncoder,
         field: &GpuField,
         axis: usize,
         dir: FftDirection,
@@ -160,12 +159,12 @@ impl GpuBackend {
                 self.max_fft_len()
             );
         }
-        self.record_axis_lines(encoder, field, axis, |encoder, buf, batch| {
+        self.record_axis_lines(field, axis, |buf, batch| {
             let lines = Lines {
                 count: batch.count,
                 stride: batch.stride,
             };
-            self.record_line_fft(encoder, buf, n, lines, dir)
+            self.record_line_fft(buf, n, lines, dir)
         })
     }
 
@@ -173,14 +172,13 @@ impl GpuBackend {
     /// else the four-step route.
     fn record_line_fft(
         &self,
-        encoder: &mut wgpu::CommandEncoder,
         buf: &wgpu::Buffer,
         n: usize,
         lines: Lines,
         dir: FftDirection,
     ) -> Result<()> {
         if n <= self.max_fft_len() {
-            return self.record_fft_lines(encoder, buf, n, lines, dir, None);
+            return self.record_fft_lines(buf, n, lines, dir, None);
         }
         let Some((n1, n2)) = self.four_step_split(n) else {
             bail!("GPU FFT length {n}: no four-step split on this adapter");
@@ -190,13 +188,13 @@ impl GpuBackend {
             count: lines.count * n2,
             stride: n2 * s,
         };
-        self.record_fft_lines(encoder, buf, n1, across, dir, Some(Twist { n, div: s }))?;
+        self.record_fft_lines(buf, n1, across, dir, Some(Twist { n, div: s }))?;
         let along = Lines {
             count: lines.count * n1,
             stride: s,
         };
-        self.record_fft_lines(encoder, buf, n2, along, dir, None)?;
-        self.record_digit_transpose(encoder, buf, lines.count * n, n1, n2, s)
+        self.record_fft_lines(buf, n2, along, dir, None)?;
+        self.record_digit_transpose(buf, lines.count * n, n1, n2, s)
     }
 
     /// n = n1·n2 for the four-step route: n2 the largest divisor of n that one pass holds, so
@@ -209,7 +207,6 @@ impl GpuBackend {
 
     fn record_fft_lines(
         &self,
-        encoder: &mut wgpu::CommandEncoder,
         buf: &wgpu::Buffer,
         n: usize,
         lines: Lines,
@@ -220,7 +217,7 @@ impl GpuBackend {
         let pipeline = self.pipeline(Kernel::FFT_LINES, &fft_constants(n)?)?;
         let grid = self.grid_for(lines.count.div_ceil(lines_per_wg) as u64)?;
         let inverse = dir == FftDirection::Inverse;
-        let params = self.uniform(&FftParams {
+        let params = FftParams {
             lines: lines.count as u32,
             stride: lines.stride as u32,
             groups_x: grid.0,
@@ -228,32 +225,21 @@ impl GpuBackend {
             twist_n: twist.as_ref().map_or(0, |t| t.n as u32),
             twist_div: twist.as_ref().map_or(1, |t| t.div as u32),
             _pad: [0; 2],
-        });
+        };
         let twiddles = self.twiddles(n);
         let twist_table = match &twist {
             Some(t) => self.twiddles(t.n),
             None => twiddles.clone(),
         };
         let digits = self.fft_digits(n)?;
-        let bg = self.bind_group_at(
-            &pipeline,
-            &[
-                (0, buf),
-                (1, &twiddles),
-                (2, &params),
-                (3, &twist_table),
-                (6, &digits),
-            ],
-        );
-        self.record_dispatch(encoder, "fft", &pipeline, &bg, grid);
-        Ok(())
+        let storage = [(0, buf), (1, &*twiddles), (3, &*twist_table), (6, &*digits)];
+        self.dispatch("fft", &pipeline, &storage, (2, &params), grid)
     }
 
     /// Reorders each line of n1·n2 elements (stride s) from k1·n2 + k2 to k2·n1 + k1, through
     /// the transpose scratch and back.
     fn record_digit_transpose(
         &self,
-        encoder: &mut wgpu::CommandEncoder,
         buf: &wgpu::Buffer,
         total: usize,
         n1: usize,
@@ -264,17 +250,17 @@ impl GpuBackend {
         let scratch = self.scratch("fft transpose", bytes);
         let pipeline = self.pipeline(Kernel::TRANSPOSE_DIGITS, &fft_constants(n2)?)?;
         let grid = self.grid_for(total.div_ceil(FFT_WG_SIZE as usize) as u64)?;
-        let params = self.uniform(&TransposeParams {
+        let params = TransposeParams {
             total: total as u32,
             n1: n1 as u32,
             n2: n2 as u32,
             stride: s as u32,
             groups_x: grid.0,
             _pad: [0; 3],
-        });
-        let bg = self.bind_group_at(&pipeline, &[(0, buf), (4, &scratch), (5, &params)]);
-        self.record_dispatch(encoder, "fft transpose", &pipeline, &bg, grid);
-        encoder.copy_buffer_to_buffer(&scratch, 0, buf, 0, bytes);
+        };
+        let storage = [(0, buf), (4, &*scratch)];
+        self.dispatch("fft transpose", &pipeline, &storage, (5, &params), grid)?;
+        self.record_copy(&scratch, 0, buf, 0, bytes);
         Ok(())
     }
 }
@@ -374,6 +360,28 @@ fn fft_constants(n: usize) -> Result<[(&'static str, u32); 7]> {
     ])
 }
 
+/// The Rust twins of this file's WGSL params structs (checked in `shaders::tests`).
+#[cfg(test)]
+pub(crate) fn params_layouts() -> Vec<crate::gpu::shaders::ParamsLayout> {
+    vec![
+        params_layout!(FftParams {
+            lines,
+            stride,
+            groups_x,
+            inverse,
+            twist_n,
+            twist_div
+        }),
+        params_layout!(TransposeParams {
+            total,
+            n1,
+            n2,
+            stride,
+            groups_x
+        }),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -408,26 +416,4 @@ mod tests {
             );
         }
     }
-}
-
-/// The Rust twins of this file's WGSL params structs (checked in `shaders::tests`).
-#[cfg(test)]
-pub(crate) fn params_layouts() -> Vec<crate::gpu::shaders::ParamsLayout> {
-    vec![
-        params_layout!(FftParams {
-            lines,
-            stride,
-            groups_x,
-            inverse,
-            twist_n,
-            twist_div
-        }),
-        params_layout!(TransposeParams {
-            total,
-            n1,
-            n2,
-            stride,
-            groups_x
-        }),
-    ]
 }

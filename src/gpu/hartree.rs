@@ -38,23 +38,21 @@ impl GpuBackend {
         u32::try_from(a.len())
             .map_err(|_| anyhow::anyhow!("operator too large for 32-bit indices"))?;
         let pipeline = self.pipeline(kernel, &[("WG_SIZE", WG_SIZE)])?;
-        let mut encoder = self.ctx.encoder(kernel.entry);
-        let t = self.as_one_buffer(&mut encoder, table, "operator table")?;
+        let t = self.as_one_buffer(table, "operator table")?;
         for (c, chunk) in a.chunks.iter().enumerate() {
             let range = a.layout.chunk_range(c);
             let grid = self.grid_for((range.len() as u64).div_ceil(WG_SIZE as u64))?;
-            let params = self.uniform(&OperatorParams {
+            let params = OperatorParams {
                 n: range.len() as u32,
                 groups_x: grid.0,
                 points: points as u32,
                 start_row: (range.start / points) as u32,
                 start_col: (range.start % points) as u32,
                 ..params
-            });
-            let bg = self.bind_group_at(&pipeline, &[(0, chunk), (1, &t), (2, &params)]);
-            self.record_dispatch(&mut encoder, kernel.entry, &pipeline, &bg, grid);
+            };
+            let storage = [(0, chunk), (1, &*t)];
+            self.dispatch(kernel.entry, &pipeline, &storage, (2, &params), grid)?;
         }
-        self.ctx.queue.submit([encoder.finish()]);
         Ok(())
     }
 }
@@ -72,7 +70,6 @@ impl MatrixKernels for GpuBackend {
     fn diagonal(&self, a: &GpuField, out: &mut GpuField) -> Result<()> {
         let points = check_operator(a, out)?;
         let pipeline = self.pipeline(Kernel::DIAGONAL, &[("WG_SIZE", WG_SIZE)])?;
-        let mut encoder = self.ctx.encoder("diagonal");
         let sums = self.scratch("operator diagonal", points as u64 * 4);
         for (c, chunk) in a.chunks.iter().enumerate() {
             let range = a.layout.chunk_range(c);
@@ -84,7 +81,7 @@ impl MatrixKernels for GpuBackend {
             }
             let count = last - first + 1;
             let grid = self.grid_for((count as u64).div_ceil(WG_SIZE as u64))?;
-            let params = self.uniform(&OperatorParams {
+            let params = OperatorParams {
                 n: count as u32,
                 groups_x: grid.0,
                 points: points as u32,
@@ -92,15 +89,14 @@ impl MatrixKernels for GpuBackend {
                 start_col: (range.start % points) as u32,
                 first_diag: first as u32,
                 ..OperatorParams::zeroed()
-            });
-            let bg = self.bind_group_at(&pipeline, &[(0, chunk), (2, &params), (3, &sums)]);
-            self.record_dispatch(&mut encoder, "diagonal", &pipeline, &bg, grid);
+            };
+            let storage = [(0, chunk), (3, &*sums)];
+            self.dispatch("diagonal", &pipeline, &storage, (2, &params), grid)?;
         }
         for (c, chunk) in out.chunks.iter().enumerate() {
             let start = out.layout.chunk_range(c).start as u64 * 4;
-            encoder.copy_buffer_to_buffer(&sums, start, chunk, 0, out.chunk_bytes(c));
+            self.record_copy(&sums, start, chunk, 0, out.chunk_bytes(c));
         }
-        self.ctx.queue.submit([encoder.finish()]);
         Ok(())
     }
 

@@ -49,14 +49,13 @@ fn gcd(mut a: usize, mut b: usize) -> usize {
 }
 
 impl GpuBackend {
-    /// Calls `record(encoder, buffer, batch)` for every batch of lines along `axis`, gathering
+    /// Calls `record(buffer, batch)` for every batch of lines along `axis`, gathering
     /// lines that cross chunks through the "line gather" scratch.
     pub(super) fn record_axis_lines(
         &self,
-        encoder: &mut wgpu::CommandEncoder,
         field: &GpuField,
         axis: usize,
-        mut record: impl FnMut(&mut wgpu::CommandEncoder, &wgpu::Buffer, LineBatch) -> Result<()>,
+        mut record: impl FnMut(&wgpu::Buffer, LineBatch) -> Result<()>,
     ) -> Result<()> {
         let n = field.shape[axis];
         let stride = strides_of(&field.shape)[axis];
@@ -72,7 +71,7 @@ impl GpuBackend {
                     runs_per_outer: 1,
                     span,
                 };
-                record(encoder, buf, batch)?;
+                record(buf, batch)?;
             }
             return Ok(());
         }
@@ -98,7 +97,7 @@ impl GpuBackend {
         let mut run0 = 0;
         while run0 < total_runs {
             let runs = runs_per_fill.min(total_runs - run0);
-            let copies = |encoder: &mut wgpu::CommandEncoder, to_scratch: bool| {
+            let copies = |to_scratch: bool| {
                 for g in 0..runs {
                     let run = run0 + g;
                     let origin = run / runs_per_outer * span + run % runs_per_outer * w;
@@ -108,26 +107,14 @@ impl GpuBackend {
                         let chunk_off = (flat % layout.chunk_len) as u64 * elem_bytes;
                         let scratch_off = ((g * n + j) * w) as u64 * elem_bytes;
                         if to_scratch {
-                            encoder.copy_buffer_to_buffer(
-                                chunk,
-                                chunk_off,
-                                &scratch,
-                                scratch_off,
-                                run_bytes,
-                            );
+                            self.record_copy(chunk, chunk_off, &scratch, scratch_off, run_bytes);
                         } else {
-                            encoder.copy_buffer_to_buffer(
-                                &scratch,
-                                scratch_off,
-                                chunk,
-                                chunk_off,
-                                run_bytes,
-                            );
+                            self.record_copy(&scratch, scratch_off, chunk, chunk_off, run_bytes);
                         }
                     }
                 }
             };
-            copies(encoder, true);
+            copies(true);
             let batch = LineBatch {
                 count: runs * w,
                 stride: w,
@@ -135,8 +122,8 @@ impl GpuBackend {
                 runs_per_outer,
                 span,
             };
-            record(encoder, &scratch, batch)?;
-            copies(encoder, false);
+            record(&scratch, batch)?;
+            copies(false);
             run0 += runs;
         }
         Ok(())

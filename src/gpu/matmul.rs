@@ -86,27 +86,16 @@ impl GpuBackend {
         if groups > max {
             bail!("matmul: {groups} × {groups} workgroups exceed the adapter's grid");
         }
-        let params = self.uniform(&MatmulParams {
+        let params = MatmulParams {
             p: p as u32,
             use_beta: u32::from(beta != Complex64::new(0.0, 0.0)),
             alpha: [alpha.re as f32, alpha.im as f32],
             beta: [beta.re as f32, beta.im as f32],
             _pad: [0.0; 2],
-        });
-        let bg = self.bind_group(
-            &pipeline,
-            &[&a.chunks[0], &b.chunks[0], &c.chunks[0], &params],
-        );
-        let mut encoder = self.ctx.encoder("matmul");
-        self.record_dispatch(
-            &mut encoder,
-            "matmul",
-            &pipeline,
-            &bg,
-            (groups as u32, groups as u32),
-        );
-        self.ctx.queue.submit([encoder.finish()]);
-        Ok(())
+        };
+        let storage = [(0, &a.chunks[0]), (1, &b.chunks[0]), (2, &c.chunks[0])];
+        let grid = (groups as u32, groups as u32);
+        self.dispatch("matmul", &pipeline, &storage, (3, &params), grid)
     }
 }
 
@@ -127,16 +116,18 @@ impl MatMul for GpuBackend {
         self.check_one_binding("A", a, p)?;
         let pipeline = self.pipeline(Kernel::HERMITISE, &[("SPLIT", 1)])?;
         let grid = self.grid_for((p as u64 * p as u64).div_ceil(256))?;
-        let params = self.uniform(&HermitiseParams {
+        let params = HermitiseParams {
             p: p as u32,
             groups_x: grid.0,
             _pad: [0; 2],
-        });
-        let bg = self.bind_group_at(&pipeline, &[(2, &a.chunks[0]), (6, &params)]);
-        let mut encoder = self.ctx.encoder("hermitise");
-        self.record_dispatch(&mut encoder, "hermitise", &pipeline, &bg, grid);
-        self.ctx.queue.submit([encoder.finish()]);
-        Ok(())
+        };
+        self.dispatch(
+            "hermitise",
+            &pipeline,
+            &[(2, &a.chunks[0])],
+            (6, &params),
+            grid,
+        )
     }
 
     fn frobenius_inner(&self, a: &GpuField, b: &GpuField) -> Result<Complex64> {
@@ -147,36 +138,21 @@ impl MatMul for GpuBackend {
             .collect();
         let total: u64 = groups.iter().sum();
         let bytes = total * 8;
-        let partials = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("inner product partials"),
-            size: bytes,
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-            mapped_at_creation: false,
-        });
-        let mut encoder = self.ctx.encoder("inner product");
+        let partials = self.scratch("inner product partials", bytes);
         let mut first = 0u64;
         // Fields of one shape share chunk boundaries: chunk c of A pairs with chunk c of B.
         for (c, &g) in groups.iter().enumerate() {
             let grid = self.grid_for(g)?;
-            let params = self.uniform(&InnerParams {
+            let params = InnerParams {
                 n: a.layout.chunk_range(c).len() as u32,
                 groups_x: grid.0,
                 first: first as u32,
                 _pad: 0,
-            });
-            let bg = self.bind_group_at(
-                &pipeline,
-                &[
-                    (0, &a.chunks[c]),
-                    (1, &b.chunks[c]),
-                    (4, &partials),
-                    (5, &params),
-                ],
-            );
-            self.record_dispatch(&mut encoder, "inner product", &pipeline, &bg, grid);
+            };
+            let storage = [(0, &a.chunks[c]), (1, &b.chunks[c]), (4, &*partials)];
+            self.dispatch("inner product", &pipeline, &storage, (5, &params), grid)?;
             first += g;
         }
-        self.ctx.queue.submit([encoder.finish()]);
         let mut values = Vec::new();
         self.read_buffer_f32(&partials, 0..bytes, &mut values)?;
         let mut sum = Complex64::new(0.0, 0.0);

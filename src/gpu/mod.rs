@@ -21,6 +21,7 @@ mod hartree;
 mod lines;
 mod matmul;
 mod quantize;
+mod recorder;
 pub mod shaders;
 pub mod timer;
 
@@ -30,11 +31,10 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{anyhow, bail, Result};
 use num_complex::Complex64;
-use wgpu::util::DeviceExt;
 
 use crate::backend::{
     check_binary, check_copy, check_fft_axes, check_real_range, check_real_scalar, corner_runs,
-    Backend, FftDirection, FieldInfo, Stats,
+    Backend, FftDirection, FieldInfo, RecordCounts, Stats,
 };
 use crate::field::{check_shape, strides_of, ChunkLayout, Elem};
 pub use context::{
@@ -42,6 +42,7 @@ pub use context::{
     AdapterSpec, AdapterSummary, GpuContext, GpuOptions,
 };
 pub use fft::{next_fft_len, supported_fft_len};
+use recorder::Recorder;
 use shaders::Kernel;
 use timer::PassTimer;
 
@@ -89,6 +90,10 @@ pub struct GpuBackend {
     fft_digits: Mutex<HashMap<usize, Arc<wgpu::Buffer>>>,
     /// Scratch buffers by purpose (FFT gather, FFT transpose), each about one chunk.
     scratch: Mutex<HashMap<&'static str, Arc<wgpu::Buffer>>>,
+    /// The host side of downloads, reused (at most `TRANSFER_PIECE` bytes).
+    download_staging: Mutex<Option<wgpu::Buffer>>,
+    /// The open command recording, the uniform arena and the bind-group cache.
+    recorder: Mutex<Recorder>,
     timer: Mutex<Option<PassTimer>>,
     /// Fill the FFT scratch with NaN before each use (tests: a kernel that reads what it did not
     /// write shows up as NaN instead of passing on stale data).
@@ -100,6 +105,9 @@ pub struct GpuBackend {
     /// drive the 2D wrap of `dispatch_grid` at small sizes); every dispatch it shapes is then
     /// logged for `take_dispatch_log`.
     pub max_workgroups_per_dim_override: Option<u32>,
+    /// Submit a recording once it holds this many dispatches instead of when the uniform
+    /// arena is full (tests use it to split recordings at small sizes).
+    pub max_dispatches_per_submit_override: Option<usize>,
     /// (workgroups, grid) of each `grid_for` call while the override is set.
     dispatch_log: Mutex<Vec<(u64, (u32, u32))>>,
 }
@@ -201,10 +209,13 @@ impl GpuBackend {
             twiddles: Mutex::new(HashMap::new()),
             fft_digits: Mutex::new(HashMap::new()),
             scratch: Mutex::new(HashMap::new()),
+            download_staging: Mutex::new(None),
+            recorder: Mutex::new(Recorder::default()),
             timer: Mutex::new(None),
             poison_scratch: false,
             max_fft_len_override: None,
             max_workgroups_per_dim_override: None,
+            max_dispatches_per_submit_override: None,
             dispatch_log: Mutex::new(Vec::new()),
         }
     }
@@ -247,6 +258,7 @@ impl GpuBackend {
 
     /// GPU seconds per pass label since `start_pass_timer`, read back and cleared.
     pub fn read_pass_timer(&self) -> Result<std::collections::BTreeMap<&'static str, f64>> {
+        self.flush();
         match self.timer.lock().unwrap().as_mut() {
             Some(t) => t.read(&self.ctx),
             None => Ok(Default::default()),
@@ -264,15 +276,25 @@ impl GpuBackend {
             return Ok(p.clone());
         }
         let source = shaders::compose(file, constants)?;
+        let entries = shaders::binding_layout(&source, entry)?;
         let device = &self.ctx.device;
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let group_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some(entry),
+            entries: &entries,
+        });
+        let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some(entry),
+            bind_group_layouts: &[Some(&group_layout)],
+            immediate_size: 0,
+        });
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some(file.name()),
             source: wgpu::ShaderSource::Wgsl(source.into()),
         });
         let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some(entry),
-            layout: None,
+            layout: Some(&layout),
             module: &module,
             entry_point: Some(entry),
             // Every kernel writes each workgroup-memory slot before it reads it (slots of lines
@@ -292,72 +314,6 @@ impl GpuBackend {
         let pipeline = Arc::new(pipeline);
         self.pipelines.lock().unwrap().insert(key, pipeline.clone());
         Ok(pipeline)
-    }
-
-    fn uniform<T: bytemuck::Pod>(&self, value: &T) -> wgpu::Buffer {
-        self.ctx
-            .device
-            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("params"),
-                contents: bytemuck::bytes_of(value),
-                usage: wgpu::BufferUsages::UNIFORM,
-            })
-    }
-
-    /// A bind group for group 0 with `buffers` at bindings 0, 1, 2, ...
-    fn bind_group(
-        &self,
-        pipeline: &wgpu::ComputePipeline,
-        buffers: &[&wgpu::Buffer],
-    ) -> wgpu::BindGroup {
-        let numbered: Vec<(u32, &wgpu::Buffer)> = buffers
-            .iter()
-            .enumerate()
-            .map(|(i, b)| (i as u32, *b))
-            .collect();
-        self.bind_group_at(pipeline, &numbered)
-    }
-
-    /// A bind group for group 0 with each buffer at the binding number given.
-    fn bind_group_at(
-        &self,
-        pipeline: &wgpu::ComputePipeline,
-        buffers: &[(u32, &wgpu::Buffer)],
-    ) -> wgpu::BindGroup {
-        let entries: Vec<wgpu::BindGroupEntry> = buffers
-            .iter()
-            .map(|(i, b)| wgpu::BindGroupEntry {
-                binding: *i,
-                resource: b.as_entire_binding(),
-            })
-            .collect();
-        self.ctx
-            .device
-            .create_bind_group(&wgpu::BindGroupDescriptor {
-                label: None,
-                layout: &pipeline.get_bind_group_layout(0),
-                entries: &entries,
-            })
-    }
-
-    /// Records one dispatch in its own compute pass (timed when the pass timer runs).
-    fn record_dispatch(
-        &self,
-        encoder: &mut wgpu::CommandEncoder,
-        label: &'static str,
-        pipeline: &wgpu::ComputePipeline,
-        bind_group: &wgpu::BindGroup,
-        grid: (u32, u32),
-    ) {
-        let mut timer = self.timer.lock().unwrap();
-        let timestamp_writes = timer.as_mut().and_then(|t| t.next_pass(label));
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some(label),
-            timestamp_writes,
-        });
-        pass.set_pipeline(pipeline);
-        pass.set_bind_group(0, bind_group, &[]);
-        pass.dispatch_workgroups(grid.0, grid.1, 1);
     }
 
     fn new_chunks(&self, layout: &ChunkLayout, elem: Elem) -> Result<Vec<wgpu::Buffer>> {
@@ -392,6 +348,9 @@ impl GpuBackend {
     /// Writes `values` (components interleaved) into the elements from `start` on, chunk by
     /// chunk, in pieces of at most `TRANSFER_PIECE`.
     fn upload_f32_at(&self, field: &mut GpuField, start: usize, values: &[f32]) -> Result<()> {
+        // Queue writes land before the next submit's commands: what was recorded before this
+        // upload must be submitted first.
+        self.flush();
         let comps = field.elem.components();
         let end = start + values.len() / comps;
         for (c, buf) in field.chunks.iter().enumerate() {
@@ -440,18 +399,22 @@ impl GpuBackend {
         bytes: Range<u64>,
         out: &mut Vec<f32>,
     ) -> Result<()> {
-        let staging = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("download staging"),
-            size: (bytes.end - bytes.start).clamp(4, TRANSFER_PIECE),
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
+        let mut staging_slot = self.download_staging.lock().unwrap();
+        let wanted = (bytes.end - bytes.start).clamp(4, TRANSFER_PIECE);
+        if staging_slot.as_ref().is_none_or(|b| b.size() < wanted) {
+            *staging_slot = Some(self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("download staging"),
+                size: wanted,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            }));
+        }
+        let staging = staging_slot.as_ref().expect("just made");
         let mut offset = bytes.start;
         while offset < bytes.end {
             let size = (bytes.end - offset).min(TRANSFER_PIECE);
-            let mut encoder = self.ctx.encoder("download");
-            encoder.copy_buffer_to_buffer(buf, offset, &staging, 0, size);
-            self.ctx.submit_and_wait(encoder)?;
+            self.record_copy(buf, offset, staging, 0, size);
+            self.flush_and_wait()?;
             let slice = staging.slice(0..size);
             let (tx, rx) = std::sync::mpsc::channel();
             slice.map_async(wgpu::MapMode::Read, move |r| {
@@ -487,25 +450,22 @@ impl GpuBackend {
             ("WG_SIZE", WG_SIZE),
         ];
         let pipeline = self.pipeline(kernel, &constants)?;
-        let mut encoder = self.ctx.encoder(kernel.entry);
         for c in 0..y.chunks.len() {
             let n = y.layout.chunk_range(c).len() as u64;
             let grid = self.grid_for(n.div_ceil(WG_SIZE as u64))?;
-            let params = self.uniform(&ElementwiseParams {
+            let params = ElementwiseParams {
                 n: n as u32,
                 groups_x: grid.0,
                 _pad: [0; 2],
                 a: [a.re as f32, a.im as f32],
                 _pad2: [0.0; 2],
-            });
-            let mut buffers = vec![&y.chunks[c], &params];
+            };
+            let mut storage = vec![(0, &y.chunks[c])];
             if let Some(x) = x {
-                buffers.push(&x.chunks[c]);
+                storage.push((2, &x.chunks[c]));
             }
-            let bg = self.bind_group(&pipeline, &buffers);
-            self.record_dispatch(&mut encoder, kernel.entry, &pipeline, &bg, grid);
+            self.dispatch(kernel.entry, &pipeline, &storage, (1, &params), grid)?;
         }
-        self.ctx.queue.submit([encoder.finish()]);
         Ok(())
     }
 
@@ -532,12 +492,13 @@ impl GpuBackend {
         let pipeline = self.pipeline(Kernel::COPY_CORNER, &constants)?;
         let grid = self.grid_for((params.total as u64).div_ceil(WG_SIZE as u64))?;
         params.groups_x = grid.0;
-        let uniform = self.uniform(&params);
-        let bg = self.bind_group(&pipeline, &[&dst.chunks[0], &uniform, &src.chunks[0]]);
-        let mut encoder = self.ctx.encoder("copy_corner");
-        self.record_dispatch(&mut encoder, "copy_corner", &pipeline, &bg, grid);
-        self.ctx.queue.submit([encoder.finish()]);
-        Ok(())
+        self.dispatch(
+            "copy_corner",
+            &pipeline,
+            &[(0, &dst.chunks[0]), (2, &src.chunks[0])],
+            (1, &params),
+            grid,
+        )
     }
 
     /// The scratch buffer for `purpose`, at least `bytes` long (filled with NaN first when
@@ -560,6 +521,8 @@ impl GpuBackend {
             }
         };
         if self.poison_scratch {
+            // After what was recorded so far, which may still read the old contents.
+            self.flush();
             let nan = vec![f32::NAN; buf.size() as usize / 4];
             self.ctx
                 .queue
@@ -572,7 +535,6 @@ impl GpuBackend {
     /// scratch (tables of a few values per point, which tiny-chunk runs split).
     pub(crate) fn as_one_buffer<'a>(
         &self,
-        encoder: &mut wgpu::CommandEncoder,
         field: &'a GpuField,
         purpose: &'static str,
     ) -> Result<OneBuffer<'a>> {
@@ -589,7 +551,7 @@ impl GpuBackend {
         let joined = self.scratch(purpose, bytes);
         for (c, chunk) in field.chunks.iter().enumerate() {
             let start = field.layout.chunk_range(c).start as u64 * field.elem_bytes();
-            encoder.copy_buffer_to_buffer(chunk, 0, &joined, start, field.chunk_bytes(c));
+            self.record_copy(chunk, 0, &joined, start, field.chunk_bytes(c));
         }
         Ok(OneBuffer::Joined(joined))
     }
@@ -704,11 +666,9 @@ impl Backend for GpuBackend {
 
     fn fft(&self, field: &mut GpuField, axes: &[usize], dir: FftDirection) -> Result<()> {
         check_fft_axes(field, axes)?;
-        let mut encoder = self.ctx.encoder("fft");
         for &axis in axes {
-            self.record_fft_axis(&mut encoder, field, axis, dir)?;
+            self.record_fft_axis(field, axis, dir)?;
         }
-        self.ctx.queue.submit([encoder.finish()]);
         Ok(())
     }
 
@@ -725,27 +685,20 @@ impl Backend for GpuBackend {
         if partial_bytes > self.ctx.limits.max_storage_buffer_binding_size {
             bail!("reduction of {:?}: too many partial sums", field.shape);
         }
-        let partials = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("reduce partials"),
-            size: partial_bytes,
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-            mapped_at_creation: false,
-        });
-        let mut encoder = self.ctx.encoder("reduce");
+        let partials = self.scratch("reduce partials", partial_bytes);
         let mut first = 0u64;
         for (c, &g) in groups.iter().enumerate() {
             let grid = self.grid_for(g)?;
-            let params = self.uniform(&ReduceParams {
+            let params = ReduceParams {
                 n: (field.layout.chunk_range(c).len() as u64 * comps) as u32,
                 groups_x: grid.0,
                 first_partial: first as u32,
                 _pad: 0,
-            });
-            let bg = self.bind_group(&pipeline, &[&field.chunks[c], &partials, &params]);
-            self.record_dispatch(&mut encoder, "reduce", &pipeline, &bg, grid);
+            };
+            let storage = [(0, &field.chunks[c]), (1, &*partials)];
+            self.dispatch("reduce", &pipeline, &storage, (2, &params), grid)?;
             first += g;
         }
-        self.ctx.queue.submit([encoder.finish()]);
         let mut values = Vec::new();
         self.read_buffer_f32(&partials, 0..partial_bytes, &mut values)?;
         let mut stats = Stats {
@@ -796,11 +749,9 @@ impl Backend for GpuBackend {
             // Fields of one shape share chunk boundaries whatever their kind.
             return self.elementwise(Kernel::CONVERT, dst, Some(src), Complex64::new(1.0, 0.0));
         }
-        let mut encoder = self.ctx.encoder("copy");
         for c in 0..src.chunks.len() {
-            encoder.copy_buffer_to_buffer(&src.chunks[c], 0, &dst.chunks[c], 0, src.chunk_bytes(c));
+            self.record_copy(&src.chunks[c], 0, &dst.chunks[c], 0, src.chunk_bytes(c));
         }
-        self.ctx.queue.submit([encoder.finish()]);
         Ok(())
     }
 
@@ -811,7 +762,6 @@ impl Backend for GpuBackend {
             return self.copy_corner_kernel(src, dst);
         }
         let e = src.elem_bytes();
-        let mut encoder = self.ctx.encoder("copy_corner");
         for &(a, b) in &runs.starts {
             // One buffer copy per piece of the run that lies in one chunk of each field.
             let (mut a, mut b, mut left) = (a, b, runs.run_len);
@@ -821,7 +771,7 @@ impl Backend for GpuBackend {
                 let n = left
                     .min(src.layout.chunk_range(ca).end - a)
                     .min(dst.layout.chunk_range(cb).end - b);
-                encoder.copy_buffer_to_buffer(
+                self.record_copy(
                     &src.chunks[ca],
                     oa as u64 * e,
                     &dst.chunks[cb],
@@ -833,11 +783,14 @@ impl Backend for GpuBackend {
                 left -= n;
             }
         }
-        self.ctx.queue.submit([encoder.finish()]);
         Ok(())
     }
 
     fn synchronize(&self) -> Result<()> {
-        self.ctx.wait_idle()
+        self.flush_and_wait()
+    }
+
+    fn record_counts(&self) -> RecordCounts {
+        self.counts()
     }
 }

@@ -36,14 +36,13 @@ impl GpuBackend {
         scale: f64,
     ) -> Result<()> {
         let pipeline = self.pipeline(kernel, &[("WG_SIZE", WG_SIZE)])?;
-        let mut encoder = self.ctx.encoder(kernel.entry);
         let in_chunks = input.map_or(1, |f| f.chunks.len());
         for co in 0..out.chunks.len() {
             let out_range = out.layout.chunk_range(co);
             let grid = self.grid_for((out_range.len() as u64).div_ceil(WG_SIZE as u64))?;
             for ci in 0..in_chunks {
                 let in_range = input.map_or(0..0, |f| f.layout.chunk_range(ci));
-                let params = self.uniform(&QuantizeParams {
+                let params = QuantizeParams {
                     n: geom.n as u32,
                     dim: geom.dim as u32,
                     groups_x: grid.0,
@@ -54,18 +53,14 @@ impl GpuBackend {
                     in_len: in_range.len() as u32,
                     scale: scale as f32,
                     _pad: [0; 3],
-                });
-                let bg = match input {
-                    Some(f) => self.bind_group_at(
-                        &pipeline,
-                        &[(0, &out.chunks[co]), (1, &f.chunks[ci]), (2, &params)],
-                    ),
-                    None => self.bind_group_at(&pipeline, &[(0, &out.chunks[co]), (2, &params)]),
                 };
-                self.record_dispatch(&mut encoder, kernel.entry, &pipeline, &bg, grid);
+                let mut storage = vec![(0, &out.chunks[co])];
+                if let Some(f) = input {
+                    storage.push((1, &f.chunks[ci]));
+                }
+                self.dispatch(kernel.entry, &pipeline, &storage, (2, &params), grid)?;
             }
         }
-        self.ctx.queue.submit([encoder.finish()]);
         Ok(())
     }
 }

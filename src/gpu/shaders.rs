@@ -170,6 +170,59 @@ fn shared_snippet(name: &str) -> Option<&'static str> {
 }
 
 /// The full WGSL text of `file` with its imports resolved and `constants` declared.
+/// The bind group layout of `entry` in the composed `source`: each buffer the entry point uses,
+/// at its binding number, storage read-only or read-write as declared, and the uniform params
+/// with a dynamic offset, so that one bind group serves every slot of the params arena.
+/// (A layout derived by the driver would fix the offset in the bind group.)
+pub(crate) fn binding_layout(source: &str, entry: &str) -> Result<Vec<wgpu::BindGroupLayoutEntry>> {
+    use wgpu::naga;
+    let module = naga::front::wgsl::parse_str(source)
+        .map_err(|e| anyhow::anyhow!("{entry}: {}", e.emit_to_string(source)))?;
+    let info = naga::valid::Validator::new(
+        naga::valid::ValidationFlags::all(),
+        naga::valid::Capabilities::all(),
+    )
+    .validate(&module)
+    .map_err(|e| anyhow::anyhow!("{entry}: {}", e.emit_to_string(source)))?;
+    let Some(ep) = module.entry_points.iter().position(|e| e.name == entry) else {
+        bail!("no entry point {entry}");
+    };
+    let uses = info.get_entry_point(ep);
+    let mut entries = Vec::new();
+    for (handle, var) in module.global_variables.iter() {
+        let Some(binding) = &var.binding else {
+            continue;
+        };
+        if uses[handle].is_empty() {
+            continue;
+        }
+        if binding.group != 0 {
+            bail!(
+                "{entry}: binding group {} (the kernels use group 0)",
+                binding.group
+            );
+        }
+        let ty = match var.space {
+            naga::AddressSpace::Uniform => wgpu::BufferBindingType::Uniform,
+            naga::AddressSpace::Storage { access } => wgpu::BufferBindingType::Storage {
+                read_only: !access.contains(naga::StorageAccess::STORE),
+            },
+            other => bail!("{entry}: binding {} in {other:?}", binding.binding),
+        };
+        entries.push(wgpu::BindGroupLayoutEntry {
+            binding: binding.binding,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::Buffer {
+                ty,
+                has_dynamic_offset: ty == wgpu::BufferBindingType::Uniform,
+                min_binding_size: None,
+            },
+            count: None,
+        });
+    }
+    Ok(entries)
+}
+
 pub fn compose(file: ShaderFile, constants: &[(&str, u32)]) -> Result<String> {
     let mut out = String::new();
     for (name, value) in constants {
@@ -230,6 +283,13 @@ mod tests {
     fn every_params_struct_has_a_rust_twin_with_its_layout() {
         let twins = crate::gpu::params_layouts();
         for (i, t) in twins.iter().enumerate() {
+            // Each dispatch's params take one slot of the uniform arena.
+            assert!(
+                t.size as u64 <= crate::gpu::recorder::MAX_PARAMS_BYTES,
+                "{} ({} bytes) does not fit a uniform arena slot",
+                t.name,
+                t.size
+            );
             assert!(
                 twins[..i].iter().all(|u| u.name != t.name),
                 "{} has two Rust twins",

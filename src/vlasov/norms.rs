@@ -231,7 +231,7 @@ mod tests {
         for (a, ca) in h.iter().enumerate() {
             for (b, cb) in h.iter().enumerate() {
                 let power = a + b + 2 * j;
-                if power % 2 == 0 {
+                if power.is_multiple_of(2) {
                     total += ca * cb * gamma_half(power / 2);
                 }
             }
