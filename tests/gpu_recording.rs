@@ -93,3 +93,27 @@ fn a_recording_split_into_submits_gives_the_same_bits() {
         assert!(whole == split, "d = {dim}: the split recording differs");
     }
 }
+
+/// The bind groups of a dropped field leave the cache (they would keep its memory): a solver
+/// made and dropped again and again leaves the cache as it was.
+#[test]
+fn dropped_fields_leave_the_bind_group_cache() {
+    let Some(g) = counting_gpu() else { return };
+    let mut sizes = Vec::new();
+    for _ in 0..3 {
+        let mut s = weak_landau(&g, 2, 8, 16, 0.05, &Numerics::default()).unwrap();
+        s.advance(&g, 0.1, 3).unwrap();
+        g.synchronize().unwrap();
+        let with_solver = g.cached_bind_groups();
+        drop(s);
+        // Eviction happens at the next allocation or dispatch.
+        let probe = g.zeros(&[4], hvp::Elem::Real).unwrap();
+        sizes.push((with_solver, g.cached_bind_groups()));
+        drop(probe);
+    }
+    eprintln!("(with the solver, after dropping it): {sizes:?}");
+    for &(with, after) in &sizes {
+        assert!(with > after, "{sizes:?}");
+    }
+    assert!(sizes.iter().all(|s| *s == sizes[0]), "{sizes:?}");
+}

@@ -59,6 +59,18 @@ pub struct GpuField {
     elem: Elem,
     pub layout: ChunkLayout,
     pub chunks: Vec<wgpu::Buffer>,
+    /// Where the chunks go when the field is dropped, so that the backend forgets the bind
+    /// groups that hold them (which would otherwise keep their memory).
+    dropped: DroppedBuffers,
+}
+
+/// Buffers of dropped fields that the bind-group cache may still hold.
+type DroppedBuffers = Arc<Mutex<Vec<wgpu::Buffer>>>;
+
+impl Drop for GpuField {
+    fn drop(&mut self) {
+        self.dropped.lock().unwrap().append(&mut self.chunks);
+    }
 }
 
 impl FieldInfo for GpuField {
@@ -94,6 +106,8 @@ pub struct GpuBackend {
     download_staging: Mutex<Option<wgpu::Buffer>>,
     /// The open command recording, the uniform arena and the bind-group cache.
     recorder: Mutex<Recorder>,
+    /// Chunks of dropped fields, to be evicted from the bind-group cache.
+    dropped: DroppedBuffers,
     timer: Mutex<Option<PassTimer>>,
     /// Fill the FFT scratch with NaN before each use (tests: a kernel that reads what it did not
     /// write shows up as NaN instead of passing on stale data).
@@ -211,6 +225,7 @@ impl GpuBackend {
             scratch: Mutex::new(HashMap::new()),
             download_staging: Mutex::new(None),
             recorder: Mutex::new(Recorder::default()),
+            dropped: DroppedBuffers::default(),
             timer: Mutex::new(None),
             poison_scratch: false,
             max_fft_len_override: None,
@@ -588,6 +603,8 @@ impl Backend for GpuBackend {
     fn zeros(&self, shape: &[usize], elem: Elem) -> Result<GpuField> {
         check_shape(shape)?;
         let layout = ChunkLayout::new(shape, self.max_chunk_len())?;
+        // Free what dropped fields left in the cache before taking more memory.
+        self.evict_dropped();
         // wgpu zero-initialises new buffers.
         let chunks = self.new_chunks(&layout, elem)?;
         Ok(GpuField {
@@ -595,6 +612,7 @@ impl Backend for GpuBackend {
             elem,
             layout,
             chunks,
+            dropped: self.dropped.clone(),
         })
     }
 

@@ -84,6 +84,7 @@ impl GpuBackend {
             bytes.len() as u64 <= slot_bytes,
             "params of {label} exceed a uniform slot"
         );
+        self.evict_dropped();
         let mut rec = self.recorder.lock().unwrap();
         let max_slots = self
             .max_dispatches_per_submit_override
@@ -189,11 +190,24 @@ impl GpuBackend {
         self.ctx.wait_idle()
     }
 
-    /// Drops the cached bind groups (and with them the buffers they pin): for callers that
-    /// are done with a set of fields, such as a benchmark moving to the next grid.
-    pub fn release_bind_groups(&self) {
-        self.flush();
-        self.recorder.lock().unwrap().bind_groups.clear();
+    /// Forgets the cached bind groups that bind a buffer of a dropped field, so that its
+    /// memory is freed.
+    pub(super) fn evict_dropped(&self) {
+        let gone = std::mem::take(&mut *self.dropped.lock().unwrap());
+        if gone.is_empty() {
+            return;
+        }
+        let gone: std::collections::HashSet<wgpu::Buffer> = gone.into_iter().collect();
+        self.recorder
+            .lock()
+            .unwrap()
+            .bind_groups
+            .retain(|(_, entries), _| entries.iter().all(|e| !gone.contains(&e.1)));
+    }
+
+    /// Bind groups in the cache.
+    pub fn cached_bind_groups(&self) -> usize {
+        self.recorder.lock().unwrap().bind_groups.len()
     }
 }
 
