@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::backend::{Backend, FftDirection, FieldInfo};
 use crate::field::Elem;
-use crate::vlasov::{init::Initial, GridConfig, Numerics, PhaseGrid, Physics, Vlasov};
+use crate::vlasov::{init::Initial, GridConfig, Numerics, Physics, Vlasov};
 
 /// One measured FFT case.
 #[derive(Clone, Debug, Serialize)]
@@ -241,6 +241,10 @@ pub struct VlasovCase {
     /// (contiguous), each as a fraction of the copy bandwidth.
     pub sweep_ratio_x0: f64,
     pub sweep_ratio_p_last: f64,
+    /// One sweep along each axis x_0 … x_(d−1), p_0 … p_(d−1) alone, as a fraction of the copy
+    /// bandwidth: a drift along x_i (one shift per p_i) and a kick along p_i (one shift per
+    /// position cell).
+    pub sweep_ratio_per_axis: Vec<f64>,
     /// Submits, dispatches and copies per step on a device.
     #[serde(flatten)]
     pub recording: StepRecording,
@@ -273,14 +277,14 @@ pub fn weak_landau<B: Backend + crate::advect::Advection>(
         length: 4.0 * std::f64::consts::PI,
         p_max: 6.0,
     };
-    let grid = PhaseGrid::new(dim, &grid_cfg, physics.boundary)?;
     let mut solver = Vlasov::new(backend, &physics, &grid_cfg, numerics)?;
     let init = Initial::Landau {
         alpha,
         k: 0.5,
         thermal: 1.0,
     };
-    solver.set_f(backend, &init.sample(&grid, &physics))?;
+    // Slab by slab: the host never holds all of f (8 GiB of f64 at 32⁶).
+    solver.load(backend, &init)?;
     Ok(solver)
 }
 
@@ -324,10 +328,15 @@ pub fn vlasov_case<B: Backend + crate::advect::Advection>(
         Ok(sweep_bytes / s)
     };
     let strides = crate::field::strides_of(&shape);
-    let sweep_x0 = sweep(0, strides[dim])?;
-    // Along the last momentum axis, as a kick does: one shift per position (the table index
-    // changes once per momentum block).
-    let sweep_last = sweep(2 * dim - 1, np.pow(dim as u32))?;
+    let sweeps = (0..2 * dim)
+        .map(|axis| match axis < dim {
+            // A drift: the shift along x_i follows p_i.
+            true => sweep(axis, strides[dim + axis]),
+            // A kick: one shift per position cell (the table index changes once per momentum
+            // block).
+            false => sweep(axis, np.pow(dim as u32)),
+        })
+        .collect::<Result<Vec<f64>>>()?;
     drop(solver);
     let copy = copy_bandwidth(backend, &shape, Elem::Real, budget)?;
     let bytes_per_cell_step = traffic.bytes_per_cell_step(VLASOV_BENCH_STEPS);
@@ -347,8 +356,9 @@ pub fn vlasov_case<B: Backend + crate::advect::Advection>(
         copy_gb_per_s: copy * 1e-9,
         roofline_cell_updates_per_s: roofline,
         ratio: rate / roofline,
-        sweep_ratio_x0: sweep_x0 / copy,
-        sweep_ratio_p_last: sweep_last / copy,
+        sweep_ratio_x0: sweeps[0] / copy,
+        sweep_ratio_p_last: sweeps[2 * dim - 1] / copy,
+        sweep_ratio_per_axis: sweeps.iter().map(|s| s / copy).collect(),
         recording,
     })
 }
@@ -542,4 +552,192 @@ pub fn print_hartree_table(cases: &[HartreeCase]) {
             c.recording.dispatches_per_step
         );
     }
+}
+
+/// One copy of a real array: the roofline the other cases are fractions of.
+#[derive(Clone, Debug, Serialize)]
+pub struct CopyCase {
+    pub backend: String,
+    pub elements: usize,
+    /// Bytes read plus written per copy.
+    pub bytes: f64,
+    pub gb_per_s: f64,
+}
+
+/// What `hvp bench all` measured on one backend, and the cases it did not run, with why.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct AllReport {
+    pub device: String,
+    pub copy: Vec<CopyCase>,
+    /// Each axis of the 6D arrays that Hartree at d = 3 transforms.
+    pub fft: Vec<FftCase>,
+    /// Strang steps of the 6D Landau state (with the sweep of each axis alone).
+    pub vlasov: Vec<VlasovCase>,
+    pub hartree: Vec<HartreeCase>,
+    pub not_run: Vec<String>,
+}
+
+/// Arrays `hvp bench all` copies: 2^24, 2^28 and 2^30 reals.
+pub const ALL_COPY_LOG2: [u32; 3] = [24, 28, 30];
+/// Points per axis of the 6D FFT cases (one per axis).
+pub const ALL_FFT_6D: [usize; 2] = [16, 24];
+/// (d, nx, np) of the Strang cases.
+pub const ALL_VLASOV: [(usize, usize, usize); 4] =
+    [(3, 16, 16), (3, 24, 24), (3, 32, 32), (3, 48, 48)];
+/// (d, n) of the Hartree cases.
+pub const ALL_HARTREE: [(usize, usize); 2] = [(3, 16), (3, 24)];
+
+/// Every case of `hvp bench all` on one backend, each skipped (and listed in `not_run`) when
+/// its arrays would exceed `max_bytes` in all or when it fails (out of memory, beyond an index
+/// limit), so that one missing case does not lose the others. `seconds` is the timing budget
+/// of each case.
+pub fn run_all<B>(backend: &B, label: &str, max_bytes: u64, seconds: f64) -> Result<AllReport>
+where
+    B: Backend + crate::advect::Advection + crate::hartree::kernels::MatrixKernels,
+{
+    let rb = backend.real_bytes() as u64;
+    let mut report = AllReport {
+        device: backend.describe(),
+        ..Default::default()
+    };
+    let attempt = |name: String,
+                       bytes: u64,
+                       report: &mut AllReport,
+                       run: &mut dyn FnMut(&mut AllReport) -> Result<()>| {
+        if bytes > max_bytes {
+            report.not_run.push(format!(
+                "{name}: needs {:.1} GiB, over the limit of {:.1} GiB",
+                bytes as f64 / (1u64 << 30) as f64,
+                max_bytes as f64 / (1u64 << 30) as f64
+            ));
+            return;
+        }
+        eprintln!("bench all: {label} {name} ...");
+        if let Err(e) = run(report) {
+            eprintln!("bench all: {label} {name}: {e:#}");
+            report.not_run.push(format!("{name}: {e:#}"));
+        }
+    };
+    for log2 in ALL_COPY_LOG2 {
+        let n = 1usize << log2;
+        attempt(
+            format!("copy 2^{log2}"),
+            2 * n as u64 * rb,
+            &mut report,
+            &mut |r| {
+                let bw = copy_bandwidth(backend, &[n], Elem::Real, seconds)?;
+                r.copy.push(CopyCase {
+                    backend: label.to_string(),
+                    elements: n,
+                    bytes: 2.0 * n as f64 * rb as f64,
+                    gb_per_s: bw * 1e-9,
+                });
+                Ok(())
+            },
+        );
+    }
+    for n in ALL_FFT_6D {
+        let elems = (n as u64).pow(6);
+        for axis in 0..6 {
+            let case = format!("{n}^6 axis {axis}");
+            attempt(
+                format!("fft {case}"),
+                2 * elems * 2 * rb,
+                &mut report,
+                &mut |r| {
+                    r.fft
+                        .push(fft_case(backend, label, &case, &[n; 6], &[axis], seconds)?);
+                    Ok(())
+                },
+            );
+        }
+    }
+    for (d, nx, np) in ALL_VLASOV {
+        let cells = ((nx * np) as u64).pow(d as u32);
+        let name = format!("vlasov {d}D nx = {nx}, np = {np}");
+        attempt(name, 2 * cells * rb, &mut report, &mut |r| {
+            r.vlasov
+                .push(vlasov_case(backend, label, d, nx, np, seconds)?);
+            Ok(())
+        });
+    }
+    for (d, n) in ALL_HARTREE {
+        let entries = (n as u64).pow(2 * d as u32);
+        let name = format!("hartree {d}D n = {n}");
+        // The matrix, the solver's work matrix and the copy's second array, complex.
+        attempt(name, 3 * entries * 2 * rb, &mut report, &mut |r| {
+            r.hartree.push(hartree_case(backend, label, d, n, seconds)?);
+            Ok(())
+        });
+    }
+    Ok(report)
+}
+
+/// `hvp bench all`'s tables, in markdown, one section per kind, each naming the device.
+pub fn all_markdown(reports: &[AllReport], command: &str) -> String {
+    use std::fmt::Write;
+    let mut md = String::from("# hvp bench all\n\n");
+    let _ = writeln!(
+        md,
+        "Command: `{command}`, hvp {}.\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    for r in reports {
+        let _ = writeln!(md, "## {}\n", r.device);
+        let _ = writeln!(
+            md,
+            "### Copy bandwidth\n\n| elements | bytes moved | GB/s |\n|---|---|---|"
+        );
+        for c in &r.copy {
+            let _ = writeln!(
+                md,
+                "| {} | {:.3e} | {:.2} |",
+                c.elements, c.bytes, c.gb_per_s
+            );
+        }
+        let _ = writeln!(md, "\n### FFT, one axis of a 6D array (each pass reads and writes every element)\n\n| case | ms | FFT GB/s | copy GB/s | ratio |\n|---|---|---|---|---|");
+        for c in &r.fft {
+            let _ = writeln!(
+                md,
+                "| {} | {:.3} | {:.2} | {:.2} | {:.3} |",
+                c.case,
+                c.seconds * 1e3,
+                c.fft_gb_per_s,
+                c.copy_gb_per_s,
+                c.ratio
+            );
+        }
+        let _ = writeln!(md, "\n### Vlasov–Poisson, Strang steps (runs of {VLASOV_BENCH_STEPS} steps)\n\n| d | nx | np | cells | ms/step | cell updates/s | B/cell/step | copy GB/s | ratio to copy roofline | submits/step | dispatches/step | sweep ratio per axis (x…, p…) |\n|---|---|---|---|---|---|---|---|---|---|---|---|");
+        for c in &r.vlasov {
+            let sweeps: Vec<String> = c
+                .sweep_ratio_per_axis
+                .iter()
+                .map(|v| format!("{v:.2}"))
+                .collect();
+            let _ = writeln!(md, "| {} | {} | {} | {} | {:.3} | {:.3e} | {:.1} | {:.2} | {:.3} | {:.2} | {:.1} | {} |", c.dim, c.nx, c.np, c.cells, c.seconds_per_step * 1e3, c.cell_updates_per_s, c.bytes_per_cell_step, c.copy_gb_per_s, c.ratio, c.recording.submits_per_step, c.recording.dispatches_per_step, sweeps.join(", "));
+        }
+        let _ = writeln!(md, "\n### Hartree, merged steps\n\n| d | n | entries | ms/step | copy GB/s | ratio to copy roofline | submits/step | dispatches/step |\n|---|---|---|---|---|---|---|---|");
+        for c in &r.hartree {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {:.3} | {:.2} | {:.3} | {:.2} | {:.1} |",
+                c.dim,
+                c.n,
+                c.entries,
+                c.seconds_per_step * 1e3,
+                c.copy_gb_per_s,
+                c.ratio,
+                c.recording.submits_per_step,
+                c.recording.dispatches_per_step
+            );
+        }
+        if !r.not_run.is_empty() {
+            let _ = writeln!(md, "\n### Not run\n");
+            for n in &r.not_run {
+                let _ = writeln!(md, "- {n}");
+            }
+        }
+        md.push('\n');
+    }
+    md
 }

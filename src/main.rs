@@ -131,6 +131,23 @@ enum Command {
 
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// Everything, for a first look at a device: copy bandwidth, the FFT along each axis of a
+    /// 6D array, the Vlasov Strang step at 16⁶, 24⁶, 32⁶ and 48⁶ cells (with each axis's sweep
+    /// alone) and Hartree at d = 3, n = 16 and 24. On the GPU when one opens (the CPU only when
+    /// there is none, or with --backend cpu); cases over --max-mib, or that fail, are listed as
+    /// not run. Writes bench-all.json and bench-all.md to OUT, both naming the device.
+    All {
+        /// Directory for bench-all.json and bench-all.md.
+        #[arg(long)]
+        out: PathBuf,
+        /// Largest total of arrays one case may hold, in MiB (48⁶ in f32 needs about 93 GiB
+        /// with its copy; lower it on smaller devices).
+        #[arg(long, default_value_t = 100 << 10)]
+        max_mib: u64,
+        /// Seconds of timing per case.
+        #[arg(long, default_value_t = 1.0)]
+        seconds: f64,
+    },
     /// FFT bandwidth (bytes read and written per pass) against a device-to-device copy.
     Fft {
         /// Write the results as JSON here.
@@ -304,6 +321,11 @@ fn run(cli: &Cli) -> Result<()> {
             sets,
         } => run_lemma24(config, radii, z.as_deref(), out.as_deref(), sets),
         Command::Bench { what } => match what {
+            BenchCommand::All {
+                out,
+                max_mib,
+                seconds,
+            } => bench_all(cli, out, *max_mib, *seconds),
             BenchCommand::Fft {
                 out,
                 max_mib,
@@ -644,6 +666,37 @@ fn bench_backends(cli: &Cli, kernels: JobKernels) -> Result<Vec<AnyBackend>> {
         backends.push(AnyBackend::Cpu(CpuBackend::new()));
     }
     Ok(backends)
+}
+
+fn bench_all(cli: &Cli, out: &Path, max_mib: u64, seconds: f64) -> Result<()> {
+    if !(seconds > 0.0 && seconds.is_finite()) {
+        bail!("--seconds {seconds}: a positive number of seconds per case");
+    }
+    let backend = cli.open_backend(JobKernels::All)?;
+    if let AnyBackend::Cpu(_) = backend {
+        eprintln!("hvp: bench all on the CPU backend (f64)");
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let label = backend.label();
+    let report = with_backend!(&backend, b => bench::run_all(b, label, max_mib << 20, seconds))?;
+    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    let doc = serde_json::json!({
+        "benchmark": "all",
+        "hvp_version": env!("CARGO_PKG_VERSION"),
+        "command": command,
+        "devices": [report.device.clone()],
+        "bytes_counted": "copy: read + write; fft: read + write of every element per axis pass; vlasov: bytes_per_cell_step from the pass geometry (see bench vlasov); hartree: (4d + 2) passes of read + write of every complex entry per step",
+        "report": &report,
+    });
+    let json = out.join("bench-all.json");
+    let md = out.join("bench-all.md");
+    std::fs::write(&json, serde_json::to_string_pretty(&doc)? + "\n")
+        .with_context(|| format!("writing {}", json.display()))?;
+    let table = bench::all_markdown(std::slice::from_ref(&report), &command);
+    std::fs::write(&md, &table).with_context(|| format!("writing {}", md.display()))?;
+    print!("{table}");
+    println!("wrote {} and {}", json.display(), md.display());
+    Ok(())
 }
 
 fn bench_hartree(cli: &Cli, out: Option<&Path>, max_mib: u64, seconds: f64) -> Result<()> {
