@@ -63,7 +63,7 @@ fn shift_lines(@builtin(workgroup_id) wid: vec3<u32>,
             line_buf[c.x * LEN + c.y] = data[element_offset(line, c.y)];
         }
     }
-    // The stencil of each line: j − s = (j − k) + alpha, alpha in [0, 1) (advect::split_shift).
+    // The stencil of each line: j − s = (j − k) + alpha, alpha in [0, 1) (kernels::split_shift).
     for (var t = lid; t < LINES_PER_WG; t += WG_SIZE) {
         let line = first_line + t;
         if (line < params.lines) {

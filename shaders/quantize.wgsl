@@ -81,7 +81,7 @@ fn store(t: u32, acc: vec2<f32>) {
 
 // Wigner placement: output = phase array (X-mode index Q, momentum index i), input = Â.
 // Per axis the Fourier pairs (q1, q2) with Q ≡ q1 − q2 (mod 2n), k = q1 + q2 = i − n (or n when
-// i = 0), |q1|, |q2| ≤ n/2, weight ½ per index at ±n/2 (wigner::place_sources).
+// i = 0), |q1|, |q2| ≤ n/2, weight ½ per index at ±n/2 (kernels::place_sources).
 @compute @workgroup_size(WG_SIZE)
 fn wigner_place(@builtin(workgroup_id) wid: vec3<u32>,
                 @builtin(local_invocation_index) lid: u32) {

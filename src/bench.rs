@@ -256,7 +256,7 @@ pub const VLASOV_BENCH_STEPS: usize = 8;
 
 /// The Vlasov state the bench times: Landau damping (k = 0.5, unit thermal spread, amplitude
 /// `alpha`) on a periodic box of side 4π with p in [−6, 6), nx and np points per axis.
-pub fn weak_landau<B: Backend + crate::advect::Advection>(
+pub fn weak_landau<B: Backend + crate::kernels::Advection>(
     backend: &B,
     dim: usize,
     nx: usize,
@@ -289,7 +289,7 @@ pub fn weak_landau<B: Backend + crate::advect::Advection>(
 }
 
 /// Measures the Vlasov step of a weak Landau state on a dim-D grid of nx, np points per axis.
-pub fn vlasov_case<B: Backend + crate::advect::Advection>(
+pub fn vlasov_case<B: Backend + crate::kernels::Advection>(
     backend: &B,
     label: &str,
     dim: usize,
@@ -297,7 +297,7 @@ pub fn vlasov_case<B: Backend + crate::advect::Advection>(
     np: usize,
     budget: f64,
 ) -> Result<VlasovCase> {
-    use crate::advect::{LineBoundary, LineShift};
+    use crate::kernels::{LineBoundary, LineShift};
     let mut solver = weak_landau(backend, dim, nx, np, 0.01, &Numerics::default())?;
     let grid = solver.grid.clone();
     let dt = 0.1;
@@ -448,7 +448,7 @@ pub struct HartreeCase {
 
 /// Measures merged Hartree steps of the calibration-like state on a d-dimensional grid of n
 /// points per axis.
-pub fn hartree_case<B: Backend + crate::hartree::kernels::MatrixKernels>(
+pub fn hartree_case<B: Backend + crate::kernels::MatrixKernels>(
     backend: &B,
     label: &str,
     dim: usize,

@@ -18,12 +18,11 @@ use anyhow::{Context as _, Result};
 use num_complex::Complex64;
 use serde::{Deserialize, Serialize};
 
-use crate::advect::{Advection, LineBoundary, LineShift};
 use crate::backend::{Backend, FftDirection};
 use crate::cpu::CpuBackend;
 use crate::field::Elem;
 use crate::gpu::{AdapterSummary, GpuBackend};
-use crate::hartree::kernels::MatrixKernels;
+use crate::kernels::{Advection, LineBoundary, LineShift, MatrixKernels};
 
 /// Largest relative error ‖gpu − cpu‖₂/‖cpu‖₂ an f32 kernel may show on these O(1) data.
 /// Correct kernels give 1e-7 to 3e-7 here; a miscompiled one gives errors of order one.

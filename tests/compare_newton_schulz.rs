@@ -14,12 +14,13 @@ use hvp::compare::job::CompareJob;
 use hvp::compare::{CompareBackend, CompareRow, Comparison, MeasureOptions, TraceNormChoice};
 use hvp::cpu::CpuBackend;
 use hvp::hartree::init::HartreeInitial;
-use hvp::hartree::kernels::MatrixKernels;
 use hvp::hartree::spectrum::MAX_ROWS;
 use hvp::hartree::{HartreeGrid, HartreePhysics};
+use hvp::kernels::MatMul;
+use hvp::kernels::MatrixKernels;
 use hvp::plan::Limits;
 use hvp::poisson::Boundary;
-use hvp::tracenorm::{MatMul, TraceNormMethod};
+use hvp::tracenorm::TraceNormMethod;
 use hvp::vlasov::init::Component;
 use hvp::vlasov::{Numerics, Splitting};
 use hvp::{Backend, Elem};
@@ -64,7 +65,7 @@ fn hermitise_kernel_gpu() {
         g.upload_complex(&mut f, &a).unwrap();
         g.hermitise(&mut f).unwrap();
         let mut want = a.clone();
-        hvp::tracenorm::hermitise(p, &mut want);
+        hvp::kernels::hermitise(p, &mut want);
         let err = rel_err(&g.download_complex(&f).unwrap(), &want);
         assert!(err < 1e-7, "P = {p}: {err:e}");
     }

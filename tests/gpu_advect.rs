@@ -5,9 +5,9 @@
 mod common;
 
 use common::{gpu, random_real, rel_err_real, rng};
-use hvp::advect::{Advection, LineBoundary, LineShift, MomentumAxes};
 use hvp::cpu::CpuBackend;
 use hvp::gpu::GpuBackend;
+use hvp::kernels::{Advection, LineBoundary, LineShift, MomentumAxes};
 use hvp::{Backend, Elem, FieldInfo};
 use rand::Rng;
 

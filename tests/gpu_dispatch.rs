@@ -7,12 +7,12 @@
 mod common;
 
 use common::{gpu, random_complex, random_real, rel_err, rel_err_real, rng};
-use hvp::advect::{Advection, LineBoundary, LineShift, MomentumAxes};
 use hvp::cpu::{CpuBackend, CpuField};
 use hvp::gpu::{GpuBackend, GpuField};
-use hvp::hartree::kernels::MatrixKernels;
-use hvp::tracenorm::MatMul;
-use hvp::wigner::{QuantizeGeom, QuantizeKernels};
+use hvp::kernels::MatMul;
+use hvp::kernels::MatrixKernels;
+use hvp::kernels::{Advection, LineBoundary, LineShift, MomentumAxes};
+use hvp::kernels::{QuantizeGeom, QuantizeKernels};
 use hvp::{Backend, Elem, FftDirection, FieldInfo};
 use num_complex::Complex64;
 

@@ -12,9 +12,9 @@ use common::{
 };
 use hvp::cpu::CpuBackend;
 use hvp::hartree::init::HartreeInitial;
-use hvp::hartree::kernels::MatrixKernels;
 use hvp::hartree::solver::measure;
 use hvp::hartree::{External, HartreePhysics};
+use hvp::kernels::MatrixKernels;
 use hvp::{Backend, Elem};
 use num_complex::Complex64;
 

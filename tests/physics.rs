@@ -9,13 +9,13 @@ mod common;
 use std::path::Path;
 use std::time::Instant;
 
-use hvp::advect::Advection;
 use hvp::cpu::CpuBackend;
 use hvp::dispersion;
 use hvp::hartree::job::HartreeJob;
-use hvp::hartree::kernels::MatrixKernels;
 use hvp::hartree::solver::{measure as measure_hartree, Hartree};
 use hvp::hartree::External;
+use hvp::kernels::Advection;
+use hvp::kernels::MatrixKernels;
 use hvp::vlasov::diagnostics::{measure, Diagnostics};
 use hvp::vlasov::fit::growth_rate;
 use hvp::vlasov::init::Initial;

@@ -8,9 +8,9 @@
 mod common;
 
 use common::{gpu, random_real, rel_err_real, rng};
-use hvp::advect::{Advection, GroupPath, LineBoundary, LineShift};
 use hvp::cpu::CpuBackend;
 use hvp::field::strides_of;
+use hvp::kernels::{Advection, GroupPath, LineBoundary, LineShift};
 use hvp::vlasov::{Numerics, Splitting, Vlasov};
 use hvp::{Backend, Elem};
 use rand::Rng;
@@ -248,7 +248,7 @@ fn gpu_groups_match_the_cpu() {
 }
 
 /// The bench's Landau state (amplitude 0.05) with the given splitting.
-fn landau_solver<B: hvp::advect::Advection>(
+fn landau_solver<B: hvp::kernels::Advection>(
     b: &B,
     dim: usize,
     nx: usize,

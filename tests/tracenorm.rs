@@ -13,10 +13,9 @@ use hvp::hartree::init::HartreeInitial;
 use hvp::hartree::spectrum;
 use hvp::hartree::HartreeGrid;
 use hvp::hartree::HartreePhysics;
+use hvp::kernels::MatMul;
 use hvp::poisson::Boundary;
-use hvp::tracenorm::{
-    trace_norm_auto, trace_norm_newton_schulz, MatMul, TraceNormMethod, TraceNormResult,
-};
+use hvp::tracenorm::{trace_norm_auto, trace_norm_newton_schulz, TraceNormMethod, TraceNormResult};
 use hvp::vlasov::init::Component;
 use hvp::{Backend, Elem};
 use num_complex::Complex64;
@@ -244,7 +243,7 @@ fn matmul_refuses_chunked_and_mismatched_fields() {
 /// A random unitary: the eigenvectors of a random Hermitian matrix.
 fn random_unitary(p: usize, r: &mut ChaCha8Rng) -> Vec<Complex64> {
     let mut h = random_complex(r, p * p);
-    hvp::tracenorm::hermitise(p, &mut h);
+    hvp::kernels::hermitise(p, &mut h);
     spectrum::hermitian_eigen(p, &h).unwrap().1
 }
 
@@ -268,7 +267,7 @@ fn with_spectrum(u: &[Complex64], lambda: &[f64]) -> Vec<Complex64> {
     let mut out = cpu.zeros(&[p, p], Elem::Complex).unwrap();
     cpu.matmul(&x, &y, &mut out, ONE, ZERO).unwrap();
     let mut a = cpu.download_complex(&out).unwrap();
-    hvp::tracenorm::hermitise(p, &mut a);
+    hvp::kernels::hermitise(p, &mut a);
     a
 }
 

@@ -8,9 +8,9 @@ mod common;
 
 use std::path::PathBuf;
 
-use hvp::advect::Advection;
 use hvp::cpu::CpuBackend;
 use hvp::dispersion;
+use hvp::kernels::Advection;
 use hvp::plan::Limits;
 use hvp::vlasov::diagnostics::Diagnostics;
 use hvp::vlasov::fit::{damping_rate_and_frequency, growth_rate};

@@ -9,11 +9,10 @@ mod common;
 use common::{gpu, random_complex, random_real, rel_err, rel_err_real, rng};
 use hvp::cpu::CpuBackend;
 use hvp::hartree::HartreeGrid;
+use hvp::kernels::{place_sources, QuantizeKernels};
 use hvp::poisson::Boundary;
 use hvp::vlasov::PhaseGrid;
-use hvp::wigner::{
-    coherent_matrix, coherent_wigner, place_sources, PhaseGridSpec, QuantizeKernels, Wigner,
-};
+use hvp::wigner::{coherent_matrix, coherent_wigner, PhaseGridSpec, Wigner};
 use hvp::{Backend, Elem};
 use num_complex::Complex64;
 use rand_chacha::ChaCha8Rng;

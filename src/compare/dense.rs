@@ -16,7 +16,7 @@ use crate::poisson::Boundary;
 /// eigensolver reads one triangle.
 pub fn hermitian_part(rows: usize, a: &[Complex64]) -> Vec<Complex64> {
     let mut out = a.to_vec();
-    crate::tracenorm::hermitise(rows, &mut out);
+    crate::kernels::hermitise(rows, &mut out);
     out
 }
 

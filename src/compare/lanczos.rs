@@ -17,7 +17,7 @@ use faer::{Mat, Side};
 use num_complex::Complex64;
 use rayon::prelude::*;
 
-use crate::cpu::{ordered_reduce, REDUCE_RUN};
+use crate::host::{ordered_reduce, REDUCE_RUN};
 
 /// What `extreme_eigenvalues` found.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -199,7 +199,7 @@ mod tests {
         }
         house(&v1, &mut m);
         house(&v2, &mut m);
-        crate::tracenorm::hermitise(p, &mut m);
+        crate::kernels::hermitise(p, &mut m);
         m
     }
 

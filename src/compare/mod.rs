@@ -38,19 +38,18 @@ use anyhow::{bail, Result};
 use num_complex::Complex64;
 use serde::{Deserialize, Serialize};
 
-use crate::advect::{Advection, MomentumAxes};
 use crate::backend::Backend;
 use crate::field::Elem;
-use crate::hartree::kernels::MatrixKernels;
 use crate::hartree::solver::Hartree;
 use crate::hartree::spectrum::MAX_ROWS;
 use crate::hartree::{HartreeGrid, HartreePhysics};
+use crate::kernels::{Advection, MatMul, MatrixKernels, MomentumAxes, QuantizeKernels};
 use crate::tracenorm::{
-    default_tolerance, newton_schulz_sign, MatMul, SignWork, TraceNormMethod, TraceNormResult,
+    default_tolerance, newton_schulz_sign, SignWork, TraceNormMethod, TraceNormResult,
 };
 use crate::vlasov::norms::sobolev_norms;
 use crate::vlasov::{Numerics, Physics, Vlasov};
-use crate::wigner::{PhaseGridSpec, QuantizeKernels, Wigner};
+use crate::wigner::{PhaseGridSpec, Wigner};
 
 /// What a comparison needs of a backend.
 pub trait CompareBackend: Backend + MatrixKernels + Advection + QuantizeKernels + MatMul {}
@@ -768,7 +767,7 @@ impl<B: CompareBackend> Comparison<B> {
             let points = grid.points();
             for (k, m) in [&self.hartree.a, &self.a_tilde].into_iter().enumerate() {
                 let mut host = backend.download_complex(m)?;
-                crate::tracenorm::hermitise(points, &mut host);
+                crate::kernels::hermitise(points, &mut host);
                 let e = lanczos::extreme_eigenvalues(
                     points,
                     &host,

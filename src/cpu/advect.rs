@@ -1,4 +1,4 @@
-//! The line shifts and phase-space reductions of `advect::Advection`, in f64: the reference the
+//! The line shifts and phase-space reductions of `kernels::Advection`, in f64: the reference the
 //! WGSL kernels are tested against.
 
 use anyhow::{bail, Result};
@@ -6,12 +6,12 @@ use rayon::prelude::*;
 
 use super::lines::{for_each_line, SharedMut};
 use super::{CpuBackend, CpuData, CpuField};
-use crate::advect::{
+use crate::backend::FieldInfo;
+use crate::field::strides_of;
+use crate::kernels::{
     check_group, check_momenta, check_shift, check_sum_inner, lagrange_weights, split_shift,
     Advection, GroupPath, LineBoundary, LineShift, MomentumAxes, PhaseSums, MAX_DEGREE,
 };
-use crate::backend::FieldInfo;
-use crate::field::strides_of;
 
 /// The largest tile a fused group pass works on (2 MiB of f64): whole lines of every axis of
 /// the group must fit, and the tile should stay in the core's cache while all its shifts run.

@@ -1,11 +1,11 @@
-//! `hartree::kernels::MatrixKernels` in f64: the reference of shaders/hartree.wgsl.
+//! `kernels::MatrixKernels` in f64: the reference of shaders/hartree.wgsl.
 
 use anyhow::{bail, Result};
 use num_complex::Complex64;
 use rayon::prelude::*;
 
 use super::{CpuBackend, CpuData, CpuField};
-use crate::hartree::kernels::{check_axis_table, check_operator, MatrixKernels};
+use crate::kernels::{check_axis_table, check_operator, MatrixKernels};
 
 impl MatrixKernels for CpuBackend {
     fn conjugation_phase(&self, a: &mut CpuField, table: &CpuField, scale: f64) -> Result<()> {

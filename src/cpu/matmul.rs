@@ -1,4 +1,4 @@
-//! `tracenorm::MatMul` on the CPU: faer's complex f64 product, threaded through rayon.
+//! `kernels::MatMul` on the CPU: faer's complex f64 product, threaded through rayon.
 
 use anyhow::{bail, Result};
 use faer::linalg::matmul::matmul;
@@ -7,7 +7,7 @@ use num_complex::Complex64;
 use rayon::prelude::*;
 
 use super::{CpuBackend, CpuData, CpuField};
-use crate::tracenorm::{check_inner, check_matmul, matrix_rows, MatMul};
+use crate::kernels::{check_inner, check_matmul, hermitise, matrix_rows, MatMul};
 
 impl MatMul for CpuBackend {
     fn matmul(
@@ -50,7 +50,7 @@ impl MatMul for CpuBackend {
         let CpuData::Complex(data) = &mut a.data else {
             bail!("hermitise needs a complex field")
         };
-        crate::tracenorm::hermitise(p, data);
+        hermitise(p, data);
         Ok(())
     }
 

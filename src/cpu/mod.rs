@@ -21,7 +21,7 @@ use crate::backend::{
 use crate::field::{check_shape, len_of, Elem};
 
 pub use advect::shift_line;
-pub use fft::fft_axis;
+pub use fft::{fft_axes, fft_axis};
 
 /// Storage of a CPU field.
 #[derive(Clone, Debug)]
@@ -175,24 +175,10 @@ impl Backend for CpuBackend {
 
     fn fft(&self, field: &mut CpuField, axes: &[usize], dir: FftDirection) -> Result<()> {
         check_fft_axes(field, axes)?;
-        let shape = field.shape.clone();
         let CpuData::Complex(data) = &mut field.data else {
             unreachable!("checked above")
         };
-        for &axis in axes {
-            let plan = {
-                let mut planner = self.planner.lock().expect("FFT planner lock");
-                match dir {
-                    FftDirection::Forward => planner.plan_fft_forward(shape[axis]),
-                    FftDirection::Inverse => planner.plan_fft_inverse(shape[axis]),
-                }
-            };
-            fft_axis(data, &shape, axis, plan.as_ref());
-            if dir == FftDirection::Inverse {
-                let s = 1.0 / shape[axis] as f64;
-                data.par_iter_mut().for_each(|z| *z *= s);
-            }
-        }
+        fft_axes(&self.planner, data, &field.shape, axes, dir, true);
         Ok(())
     }
 

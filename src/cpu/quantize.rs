@@ -1,4 +1,4 @@
-//! The index maps of `wigner::QuantizeKernels` in f64: the reference the WGSL kernels of
+//! The index maps of `kernels::QuantizeKernels` in f64: the reference the WGSL kernels of
 //! shaders/quantize.wgsl are tested against. Same names, same formulas.
 
 use anyhow::{bail, Result};
@@ -7,7 +7,7 @@ use rayon::prelude::*;
 
 use super::{CpuBackend, CpuData, CpuField};
 use crate::field::strides_of;
-use crate::wigner::{
+use crate::kernels::{
     check_operands, check_phase, place_sources, separation_weight, QuantizeGeom, QuantizeKernels,
 };
 

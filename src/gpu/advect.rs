@@ -1,16 +1,16 @@
-//! The line shifts and phase-space reductions of `advect::Advection` on the GPU
+//! The line shifts and phase-space reductions of `kernels::Advection` on the GPU
 //! (shaders/advect.wgsl and shaders/phase.wgsl), across chunks.
 
 use anyhow::{bail, Result};
 
 use super::lines::LineBatch;
 use super::{GpuBackend, GpuField, REDUCE_ITEMS, WG_SIZE};
-use crate::advect::{
+use crate::backend::FieldInfo;
+use crate::gpu::shaders::Kernel;
+use crate::kernels::{
     check_momenta, check_shift, check_sum_inner, Advection, LineBoundary, LineShift, MomentumAxes,
     PhaseSums,
 };
-use crate::backend::FieldInfo;
-use crate::gpu::shaders::Kernel;
 
 /// Elements a shift workgroup holds at least (short lines are batched up to this many).
 const SHIFT_MIN_BLOCK: usize = 1024;

@@ -1,4 +1,4 @@
-//! `hartree::kernels::MatrixKernels` on the GPU (shaders/hartree.wgsl), chunk by chunk.
+//! `kernels::MatrixKernels` on the GPU (shaders/hartree.wgsl), chunk by chunk.
 
 use anyhow::Result;
 use bytemuck::Zeroable;
@@ -6,7 +6,7 @@ use bytemuck::Zeroable;
 use super::{GpuBackend, GpuField, WG_SIZE};
 use crate::backend::FieldInfo;
 use crate::gpu::shaders::Kernel;
-use crate::hartree::kernels::{check_axis_table, check_operator, MatrixKernels};
+use crate::kernels::{check_axis_table, check_operator, MatrixKernels};
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]

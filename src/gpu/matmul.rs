@@ -1,4 +1,4 @@
-//! `tracenorm::MatMul` on the GPU (shaders/matmul.wgsl): a tiled complex f32 product.
+//! `kernels::MatMul` on the GPU (shaders/matmul.wgsl): a tiled complex f32 product.
 //!
 //! Every matrix must sit in one storage binding (one chunk): an element of C reads a whole row
 //! of A and a whole column of B. A P × P complex f32 matrix is 8·P² bytes, so P = 4096 is
@@ -11,7 +11,7 @@ use num_complex::Complex64;
 use super::{GpuBackend, GpuField};
 use crate::backend::FieldInfo;
 use crate::gpu::shaders::Kernel;
-use crate::tracenorm::{check_inner, check_matmul, matrix_rows, MatMul};
+use crate::kernels::{check_inner, check_matmul, matrix_rows, MatMul};
 
 /// Rows and columns of C per workgroup (shaders/matmul.wgsl, TILE).
 const TILE: u64 = 64;

@@ -1,4 +1,4 @@
-//! The index maps of `wigner::QuantizeKernels` on the GPU (shaders/quantize.wgsl), across
+//! The index maps of `kernels::QuantizeKernels` on the GPU (shaders/quantize.wgsl), across
 //! chunks: one dispatch per (output chunk, input chunk) pair, the first input chunk storing and
 //! the others adding, so that any chunking of either field works.
 
@@ -7,7 +7,7 @@ use anyhow::{bail, Result};
 use super::{GpuBackend, GpuField, WG_SIZE};
 use crate::backend::FieldInfo;
 use crate::gpu::shaders::Kernel;
-use crate::wigner::{check_operands, check_phase, QuantizeGeom, QuantizeKernels};
+use crate::kernels::{check_operands, check_phase, QuantizeGeom, QuantizeKernels};
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]

@@ -52,7 +52,6 @@ use rayon::prelude::*;
 
 use super::grid::{HartreeGrid, HartreePhysics};
 use crate::backend::Backend;
-use crate::cpu::CpuBackend;
 use crate::poisson::{Boundary, Poisson, PoissonSpec};
 
 /// The largest number of grid points P = n^d the exchange step accepts (a 4096 × 4096 complex
@@ -101,7 +100,7 @@ impl Exchange {
             gamma: physics.gamma,
             boundary: physics.boundary,
         };
-        let cpu = CpuBackend::new();
+        let cpu = crate::host::backend();
         let mut poisson = Poisson::new(&cpu, &spec)?;
         let mut delta = vec![0.0; points];
         delta[0] = 1.0 / grid.cell();

@@ -343,7 +343,7 @@ impl HartreeInitial {
     }
 }
 
-/// The Weyl quantization of a phase-space density through the CPU backend's transform.
+/// The Weyl quantization of a phase-space density, on the host in f64.
 fn weyl_matrix(
     grid: &HartreeGrid,
     physics: &HartreePhysics,
@@ -352,7 +352,7 @@ fn weyl_matrix(
     use crate::backend::Backend;
     use crate::field::Elem;
     use crate::wigner::{PhaseGridSpec, Wigner};
-    let cpu = crate::cpu::CpuBackend::new();
+    let cpu = crate::host::backend();
     let spec = PhaseGridSpec::new(grid, physics.epsilon, physics.particles())?;
     let shape = spec.shape();
     let d = grid.dim;
@@ -530,7 +530,7 @@ mod tests {
             components: vec![component.clone()],
         };
         let a = init.matrix(&grid, &ph).unwrap();
-        let cpu = crate::cpu::CpuBackend::new();
+        let cpu = crate::host::backend();
         let spec = PhaseGridSpec::new(&grid, 0.1, 10.0).unwrap();
         let mut af = cpu.zeros(&spec.matrix_shape(), Elem::Complex).unwrap();
         cpu.upload_complex(&mut af, &a).unwrap();

@@ -15,11 +15,11 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
 use super::init::HartreeInitial;
-use super::kernels::MatrixKernels;
 use super::solver::{measure, Hartree, HartreeDiagnostics};
 use super::spectrum::MAX_ROWS;
 use super::{HartreeGrid, HartreePhysics};
 use crate::backend::Backend;
+use crate::kernels::MatrixKernels;
 use crate::output::{plot_heatmap, plot_lines, write_npy_f64, CsvWriter};
 use crate::plan::{check_host_memory, human, Limits, Progress, Schedule, TimeConfig};
 

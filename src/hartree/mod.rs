@@ -12,7 +12,6 @@ pub mod exchange;
 pub mod grid;
 pub mod init;
 pub mod job;
-pub mod kernels;
 pub mod solver;
 pub mod spectrum;
 pub mod thermal;

@@ -5,10 +5,10 @@ use serde::{Deserialize, Serialize};
 
 use super::exchange::Exchange;
 use super::grid::{HartreeGrid, HartreePhysics};
-use super::kernels::MatrixKernels;
 use super::thermal::external_potential;
 use crate::backend::{Backend, FftDirection};
 use crate::field::Elem;
+use crate::kernels::MatrixKernels;
 use crate::poisson::{Boundary, Poisson, PoissonSpec};
 
 /// Time splitting of one step.

@@ -11,11 +11,11 @@
 use anyhow::{bail, Result};
 use num_complex::Complex64;
 use rayon::prelude::*;
-use rustfft::FftPlanner;
 
 use super::grid::{External, HartreeGrid, HartreePhysics};
 use super::spectrum;
-use crate::cpu::CpuBackend;
+use crate::backend::FftDirection;
+use crate::host;
 use crate::poisson::{Boundary, Poisson, PoissonSpec};
 
 /// The row-major n^d × n^d matrix of the kinetic energy −(ε²/2m)Δ, spectral on the periodic
@@ -34,24 +34,10 @@ pub fn kinetic_matrix(grid: &HartreeGrid, physics: &HartreePhysics) -> Vec<Compl
     let mut kernel: Vec<Complex64> = (0..p)
         .map(|q| Complex64::new(scale * grid.k_squared(q) / p as f64, 0.0))
         .collect();
-    // Inverse d-dimensional FFT, axis by axis (the last axis is the fastest).
-    let fft = FftPlanner::<f64>::new().plan_fft_inverse(n);
-    let mut line = vec![Complex64::new(0.0, 0.0); n];
-    for axis in 0..d {
-        let stride = n.pow((d - 1 - axis) as u32);
-        for start in 0..p {
-            if !(start / stride).is_multiple_of(n) {
-                continue;
-            }
-            for (i, l) in line.iter_mut().enumerate() {
-                *l = kernel[start + i * stride];
-            }
-            fft.process(&mut line);
-            for (i, l) in line.iter().enumerate() {
-                kernel[start + i * stride] = *l;
-            }
-        }
-    }
+    // Inverse d-dimensional FFT (the 1/n^d is in the symbol).
+    let axes: Vec<usize> = (0..d).collect();
+    host::fft_unnormalised(&mut kernel, &vec![n; d], &axes, FftDirection::Inverse)
+        .expect("the FFT of a Hartree grid's points");
     // Flat index of the per-axis difference (a − b) mod n.
     let digits = |mut a: usize| {
         let mut out = [0usize; 3];
@@ -303,7 +289,7 @@ pub fn thermal_state(
     let v_ext = external_potential(grid, physics);
     let kinetic = kinetic_matrix(grid, physics);
     let interacting = physics.kappa != 0.0;
-    let backend = CpuBackend::new();
+    let backend = host::backend();
     let mut poisson = if interacting {
         Some(Poisson::new(
             &backend,

@@ -3,8 +3,8 @@
 use anyhow::Result;
 
 use super::Vlasov;
-use crate::advect::Advection;
 use crate::backend::Backend;
+use crate::kernels::Advection;
 use crate::poisson::Boundary;
 
 /// Fourier modes of U reported (m = 1 ..= U_MODES along x_0).

@@ -18,8 +18,8 @@ use super::diagnostics::{measure, Diagnostics};
 use super::init::Initial;
 use super::norms::{sobolev_norms, velocity_moment};
 use super::{GridConfig, Numerics, PhaseGrid, Physics, Vlasov};
-use crate::advect::Advection;
 use crate::backend::Backend;
+use crate::kernels::Advection;
 use crate::output::{plot_heatmap, plot_lines, write_npy_f64, CsvWriter};
 use crate::plan::{check_host_memory, human, Limits, Progress, Schedule, TimeConfig};
 

@@ -19,9 +19,9 @@ pub mod norms;
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::advect::{Advection, GroupPath, LineBoundary, LineShift, MomentumAxes};
 use crate::backend::Backend;
 use crate::field::{strides_of, Elem};
+use crate::kernels::{Advection, GroupPath, LineBoundary, LineShift, MomentumAxes};
 use crate::poisson::{Boundary, Poisson, PoissonSpec};
 use init::Initial;
 
@@ -275,11 +275,11 @@ impl<B: Backend + Advection> Vlasov<B> {
                 physics.gamma
             );
         }
-        if numerics.degree.is_multiple_of(2) || numerics.degree > crate::advect::MAX_DEGREE {
+        if numerics.degree.is_multiple_of(2) || numerics.degree > crate::kernels::MAX_DEGREE {
             bail!(
                 "numerics.degree = {}: odd Lagrange degrees 1 to {} are supported",
                 numerics.degree,
-                crate::advect::MAX_DEGREE
+                crate::kernels::MAX_DEGREE
             );
         }
         let spec = PoissonSpec {

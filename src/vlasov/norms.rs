@@ -11,7 +11,8 @@ use anyhow::{bail, Result};
 use num_complex::Complex64;
 
 use super::PhaseGrid;
-use crate::cpu::fft_axis;
+use crate::backend::FftDirection;
+use crate::host;
 use crate::poisson::wave_number;
 
 /// M_m(f) = ∫∫ |v|^m f dx dv with v = p / mass.
@@ -90,19 +91,9 @@ pub fn sobolev_norms(
     let lengths: Vec<f64> = (0..axes)
         .map(|a| if a < d { grid.length } else { 2.0 * grid.p_max })
         .collect();
-    let mut planner = rustfft::FftPlanner::new();
+    let all_axes: Vec<usize> = (0..axes).collect();
     let mut spectrum: Vec<Complex64> = f.iter().map(|&v| Complex64::new(v, 0.0)).collect();
-    for a in 0..axes {
-        fft_axis(
-            &mut spectrum,
-            &shape,
-            a,
-            &*planner.plan_fft_forward(shape[a]),
-        );
-    }
-    let inverse: Vec<_> = (0..axes)
-        .map(|a| planner.plan_fft_inverse(shape[a]))
-        .collect();
+    host::fft(&mut spectrum, &shape, &all_axes, FftDirection::Forward)?;
     // i·k per axis and index; the Nyquist mode of an odd derivative is dropped.
     let ik: Vec<Vec<Complex64>> = (0..axes)
         .map(|a| {
@@ -131,10 +122,8 @@ pub fn sobolev_norms(
                 }
                 *w = spectrum[flat] * factor;
             }
-            for (a, plan) in inverse.iter().enumerate() {
-                fft_axis(&mut work, &shape, a, &**plan);
-            }
-            // rustfft leaves the inverse unnormalised: |work|² carries a factor len².
+            host::fft_unnormalised(&mut work, &shape, &all_axes, FftDirection::Inverse)?;
+            // The inverse is unnormalised: |work|² carries a factor len².
             *total += work
                 .iter()
                 .zip(&weight)

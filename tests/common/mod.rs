@@ -4,9 +4,9 @@
 
 use hvp::gpu::{GpuBackend, GpuOptions};
 use hvp::hartree::init::HartreeInitial;
-use hvp::hartree::kernels::MatrixKernels;
 use hvp::hartree::solver::Hartree;
 use hvp::hartree::HartreePhysics;
+use hvp::kernels::MatrixKernels;
 use hvp::poisson::Boundary;
 use hvp::vlasov::init::Component;
 use hvp::Backend;
