@@ -593,7 +593,7 @@ pub const ALL_HARTREE: [(usize, usize); 2] = [(3, 16), (3, 24)];
 /// of each case.
 pub fn run_all<B>(backend: &B, label: &str, max_bytes: u64, seconds: f64) -> Result<AllReport>
 where
-    B: Backend + crate::advect::Advection + crate::hartree::kernels::MatrixKernels,
+    B: Backend + crate::kernels::Advection + crate::kernels::MatrixKernels,
 {
     let rb = backend.real_bytes() as u64;
     let mut report = AllReport {
