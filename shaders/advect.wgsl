@@ -1,7 +1,11 @@
 // Semi-Lagrangian shift of lines: the new value at point j of a line is the old line's Lagrange
 // interpolant of odd degree DEGREE at j − s, with s the same for the whole line,
-// s = scale · table[(origin / table_div) % table_len] and origin the flat index of the line's
-// element 0 in the whole field.
+// s = scale · table[(origin / div) % table_len] and origin the flat index of the line's
+// element 0 in the whole field. The table is constant along lines, so that index depends either
+// on the axes before the line's axis only (the outer block, origin / span) or on those after it
+// only (the inner offset, origin mod stride); the kernel works from those two, each of which
+// fits 32 bits where the origin of a field beyond 2^32 elements does not. The host passes
+// table_div = div / span in the first case (TABLE_ON_OUTER) and div in the second.
 //
 // Each workgroup loads LINES_PER_WG whole lines into workgroup memory, computes each line's
 // stencil offset and weights once, and writes the shifted lines back in place: one read and one
@@ -21,7 +25,7 @@ struct ShiftParams {
     groups_x: u32,
     run0: u32,
     runs_per_outer: u32,
-    span: u32,
+    table_on_outer: u32,
     table_div: u32,
     table_len: u32,
     scale: f32,
@@ -43,10 +47,15 @@ var<workgroup> line_buf: array<f32, ELEMS>;
 var<workgroup> line_k: array<i32, LINES_PER_WG>;
 var<workgroup> line_w: array<f32, LINES_PER_WG * POINTS>;
 
-fn line_origin(line: u32) -> u32 {
+// The table entry of a line: from its outer block g / runs_per_outer (a run is `stride`
+// neighbouring lines; runs_per_outer of them make one outer block) or its inner offset.
+fn line_table_index(line: u32) -> u32 {
     let g = params.run0 + line / params.stride;
-    return (g / params.runs_per_outer) * params.span
-        + (g % params.runs_per_outer) * params.stride + line % params.stride;
+    if (params.table_on_outer == 1u) {
+        return (g / params.runs_per_outer / params.table_div) % params.table_len;
+    }
+    let inner = (g % params.runs_per_outer) * params.stride + line % params.stride;
+    return (inner / params.table_div) % params.table_len;
 }
 
 @compute @workgroup_size(WG_SIZE)
@@ -67,8 +76,7 @@ fn shift_lines(@builtin(workgroup_id) wid: vec3<u32>,
     for (var t = lid; t < LINES_PER_WG; t += WG_SIZE) {
         let line = first_line + t;
         if (line < params.lines) {
-            let s = params.scale
-                * table[(line_origin(line) / params.table_div) % params.table_len];
+            let s = params.scale * table[line_table_index(line)];
             let fl = floor(s);
             let beta = s - fl;
             var k = i32(fl);

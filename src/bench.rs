@@ -601,9 +601,9 @@ where
         ..Default::default()
     };
     let attempt = |name: String,
-                       bytes: u64,
-                       report: &mut AllReport,
-                       run: &mut dyn FnMut(&mut AllReport) -> Result<()>| {
+                   bytes: u64,
+                   report: &mut AllReport,
+                   run: &mut dyn FnMut(&mut AllReport) -> Result<()>| {
         if bytes > max_bytes {
             report.not_run.push(format!(
                 "{name}: needs {:.1} GiB, over the limit of {:.1} GiB",

@@ -23,7 +23,7 @@ struct ShiftParams {
     groups_x: u32,
     run0: u32,
     runs_per_outer: u32,
-    span: u32,
+    table_on_outer: u32,
     table_div: u32,
     table_len: u32,
     scale: f32,
@@ -61,6 +61,32 @@ fn to_u32(v: usize, what: &str) -> Result<u32> {
         .map_err(|_| anyhow::anyhow!("{what} = {v} exceeds the GPU kernels' 32-bit indices"))
 }
 
+/// How the shift kernel finds a line's table entry without the line's flat origin (which
+/// passes 2^32 in fields that large): `check_shift` allows only tables that follow the outer
+/// block (div a multiple of the span n·stride: entry (outer / (div / span)) % len) or the inner
+/// offset (div·len divides the stride: entry (inner / div) % len). Returns (on outer, divisor).
+fn table_addressing(batch: LineBatch, div: usize) -> (u32, usize) {
+    if div.is_multiple_of(batch.span) {
+        (1, div / batch.span)
+    } else {
+        (0, div)
+    }
+}
+
+/// The table entry the shift kernel reads for line `line` of `batch`, computed as
+/// shaders/advect.wgsl does, in 32-bit arithmetic (a twin for tests).
+#[cfg(test)]
+fn kernel_table_index(batch: LineBatch, div: usize, table_len: usize, line: u32) -> u32 {
+    let (on_outer, div) = table_addressing(batch, div);
+    let (stride, rpo) = (batch.stride as u32, batch.runs_per_outer as u32);
+    let g = batch.run0 as u32 + line / stride;
+    if on_outer == 1 {
+        return (g / rpo / div as u32) % table_len as u32;
+    }
+    let inner = (g % rpo) * stride + line % stride;
+    (inner / div as u32) % table_len as u32
+}
+
 impl GpuBackend {
     /// Longest line the shift kernel holds in workgroup memory (f32 values).
     pub fn max_shift_len(&self) -> usize {
@@ -90,14 +116,17 @@ impl GpuBackend {
         ];
         let pipeline = self.pipeline(Kernel::SHIFT_LINES, &constants)?;
         let grid = self.grid_for(batch.count.div_ceil(lines_per_wg) as u64)?;
+        let (table_on_outer, table_div) = table_addressing(batch, shift.table_div);
+        // The kernel's run index g = run0 + line / stride must fit too.
+        to_u32(batch.run0 + batch.count.div_ceil(batch.stride), "run index")?;
         let params = ShiftParams {
             lines: to_u32(batch.count, "lines")?,
             stride: to_u32(batch.stride, "stride")?,
             groups_x: grid.0,
             run0: to_u32(batch.run0, "run")?,
             runs_per_outer: to_u32(batch.runs_per_outer, "runs")?,
-            span: to_u32(batch.span, "span")?,
-            table_div: to_u32(shift.table_div, "table divisor")?,
+            table_on_outer,
+            table_div: to_u32(table_div, "table divisor")?,
             table_len: to_u32(table_len, "table length")?,
             scale: shift.scale as f32,
             _pad: [0; 3],
@@ -110,7 +139,6 @@ impl GpuBackend {
 impl Advection for GpuBackend {
     fn shift_lines(&self, f: &mut GpuField, table: &GpuField, shift: &LineShift) -> Result<()> {
         check_shift(f, table, shift)?;
-        to_u32(f.len(), "field length")?;
         let n = f.shape[shift.axis];
         if n == 1 {
             return Ok(());
@@ -131,7 +159,6 @@ impl Advection for GpuBackend {
 
     fn sum_inner(&self, f: &GpuField, out: &mut GpuField, scale: f64) -> Result<()> {
         let inner = check_sum_inner(f, out)?;
-        to_u32(f.len(), "field length")?;
         let constants = [("WG_SIZE", WG_SIZE), ("ITEMS", REDUCE_ITEMS)];
         let pipeline = self.pipeline(Kernel::SUM_INNER, &constants)?;
         // The sums go to one contiguous scratch, then into out's chunks.
@@ -153,7 +180,8 @@ impl Advection for GpuBackend {
                 groups_x: grid.0,
                 inner: inner as u32,
                 first_out: first_out as u32,
-                first_offset: (first_out * inner) as i32 - range.start as i32,
+                // In (−inner, 0]: the block of chunk c's first output starts at or before it.
+                first_offset: -i32::try_from(range.start - first_out * inner)?,
                 scale: scale as f32,
                 _pad: [0; 2],
             };
@@ -169,7 +197,6 @@ impl Advection for GpuBackend {
 
     fn phase_sums(&self, f: &GpuField, momenta: &MomentumAxes) -> Result<PhaseSums> {
         let d = check_momenta(f, momenta)?;
-        to_u32(f.len(), "field length")?;
         let block: usize = momenta.n.iter().product();
         // The kernel's three momentum slots hold the d axes at the end.
         let mut np = [1u32; 4];
@@ -248,7 +275,7 @@ pub(crate) fn params_layouts() -> Vec<crate::gpu::shaders::ParamsLayout> {
             groups_x,
             run0,
             runs_per_outer,
-            span,
+            table_on_outer,
             table_div,
             table_len,
             scale
@@ -271,4 +298,160 @@ pub(crate) fn params_layouts() -> Vec<crate::gpu::shaders::ParamsLayout> {
             dp
         }),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::lines::{axis_batches, AxisBatch};
+    use super::*;
+    use crate::field::{strides_of, ChunkLayout};
+
+    /// The shift kernel's table index, in 32-bit arithmetic, equals (origin / div) % len from
+    /// the line's 64-bit flat origin, on a 64⁶ phase space (2^36 cells) cut into chunks of
+    /// 2^20 elements: the drift and kick tables of every axis, in chunks and gathered, at the
+    /// first, middle and last batches, where origins run far past 2^32.
+    #[test]
+    fn table_indices_hold_past_two_to_the_32() {
+        let (d, n) = (3usize, 64usize);
+        let shape = vec![n; 2 * d];
+        let layout = ChunkLayout::new(&shape, 1 << 20).unwrap();
+        let strides = strides_of(&shape);
+        let block = n.pow(d as u32);
+        let mut past_32 = 0usize;
+        let mut checked = 0usize;
+        for axis in 0..2 * d {
+            // The Vlasov step's tables: a drift follows p_axis, a kick the position cell.
+            let (div, len) = match axis < d {
+                true => (strides[d + axis], n),
+                false => (block, block),
+            };
+            let batches = axis_batches(&layout, &shape, axis).unwrap();
+            let picks: Vec<usize> = [
+                0,
+                1,
+                batches.len() / 2,
+                batches.len() - 2,
+                batches.len() - 1,
+            ]
+            .into_iter()
+            .filter(|&i| i < batches.len())
+            .collect();
+            for i in picks {
+                let batch = match &batches[i] {
+                    AxisBatch::InChunk { batch, .. } | AxisBatch::Gathered { batch, .. } => *batch,
+                };
+                for line in [0, batch.count / 2, batch.count - 1] {
+                    let g = (batch.run0 + line / batch.stride) as u64;
+                    let rpo = batch.runs_per_outer as u64;
+                    let origin = g / rpo * batch.span as u64
+                        + g % rpo * batch.stride as u64
+                        + (line % batch.stride) as u64;
+                    let truth = (origin / div as u64) % len as u64;
+                    let kernel = kernel_table_index(batch, div, len, line as u32);
+                    assert_eq!(kernel as u64, truth, "axis {axis}, batch {i}, line {line}");
+                    past_32 += usize::from(origin > u32::MAX as u64);
+                    checked += 1;
+                }
+            }
+        }
+        eprintln!("{checked} lines checked, {past_32} with origins past 2^32");
+        assert!(past_32 > checked / 3, "{past_32} of {checked}");
+    }
+
+    /// The shift kernel itself on batches from deep inside the same 64⁶ field (origins near
+    /// 6.8·10^10): the data is one chunk of random values, the table random, and every line
+    /// must come out shifted by its own table entry, against an f64 reference (f32 tolerance).
+    /// Kicks along p_0 and p_2 (in chunk, table on the outer block) and the drift along x_2
+    /// (gathered runs, table on the inner offset).
+    #[test]
+    fn the_shift_kernel_finds_its_table_entries_past_two_to_the_32() {
+        use crate::backend::Backend;
+        use crate::kernels::{lagrange_weights, split_shift};
+        use rand::{Rng, SeedableRng};
+        let options = crate::gpu::GpuOptions {
+            adapter: std::env::var("HVP_ADAPTER")
+                .ok()
+                .map(|s| s.parse().unwrap()),
+            allow_software: true,
+            max_chunk_bytes: None,
+        };
+        let g = match GpuBackend::new(&options) {
+            Ok(g) => g,
+            Err(e) if std::env::var("HVP_REQUIRE_GPU").as_deref() == Ok("1") => {
+                panic!("HVP_REQUIRE_GPU=1 but no GPU backend: {e:#}")
+            }
+            Err(e) => {
+                eprintln!("\n!!!!!!!! SKIPPED: no GPU adapter ({e:#}); shift kernel NOT tested !!!!!!!!\n");
+                return;
+            }
+        };
+        let (d, n) = (3usize, 64usize);
+        let shape = vec![n; 2 * d];
+        let chunk_len = 1usize << 20;
+        let layout = ChunkLayout::new(&shape, chunk_len).unwrap();
+        let strides = strides_of(&shape);
+        let block = n.pow(d as u32);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2026);
+        for axis in [3, 5, 2] {
+            let (div, len) = match axis < d {
+                true => (strides[d + axis], n),
+                false => (block, block),
+            };
+            let batches = axis_batches(&layout, &shape, axis).unwrap();
+            let batch = match &batches[batches.len() - 3] {
+                AxisBatch::InChunk { batch, .. } | AxisBatch::Gathered { batch, .. } => *batch,
+            };
+            let table: Vec<f64> = (0..len).map(|_| rng.random_range(-3.0..3.0)).collect();
+            let data: Vec<f64> = (0..batch.count * n)
+                .map(|_| rng.random_range(-1.0..1.0))
+                .collect();
+            let mut table_f = g.zeros(&[len], crate::field::Elem::Real).unwrap();
+            g.upload_real(&mut table_f, &table).unwrap();
+            let mut data_f = g.zeros(&[data.len()], crate::field::Elem::Real).unwrap();
+            g.upload_real(&mut data_f, &data).unwrap();
+            let shift = LineShift {
+                axis,
+                degree: 5,
+                boundary: LineBoundary::Periodic,
+                scale: 1.0,
+                table_div: div,
+            };
+            g.record_shift_batch(&data_f.chunks[0], &table_f.chunks[0], n, batch, &shift, len)
+                .unwrap();
+            let out = g.download_real(&data_f).unwrap();
+            let (mut err, mut norm) = (0.0f64, 0.0f64);
+            let mut w = vec![0.0; 6];
+            for line in 0..batch.count {
+                let g_run = (batch.run0 + line / batch.stride) as u64;
+                let rpo = batch.runs_per_outer as u64;
+                let origin = g_run / rpo * batch.span as u64
+                    + g_run % rpo * batch.stride as u64
+                    + (line % batch.stride) as u64;
+                assert!(origin > u32::MAX as u64);
+                let s = table[((origin / div as u64) % len as u64) as usize];
+                let (k, alpha) = split_shift(s);
+                lagrange_weights(5, alpha, &mut w);
+                let at = |j: usize| {
+                    (line / batch.stride) * n * batch.stride
+                        + line % batch.stride
+                        + j * batch.stride
+                };
+                for j in 0..n {
+                    let mut v = 0.0;
+                    for (m, wm) in w.iter().enumerate() {
+                        let i = (j as i64 - k - 2 + m as i64).rem_euclid(n as i64) as usize;
+                        v += wm * data[at(i)];
+                    }
+                    err += (out[at(j)] - v).powi(2);
+                    norm += v * v;
+                }
+            }
+            let rel = (err / norm).sqrt();
+            eprintln!(
+                "axis {axis}: {} lines from run {}: rel err {rel:.2e}",
+                batch.count, batch.run0
+            );
+            assert!(rel < 1e-5, "axis {axis}: rel err {rel:.2e}");
+        }
+    }
 }

@@ -192,6 +192,8 @@ impl GpuBackend {
 
     /// Forgets the cached bind groups that bind a buffer of a dropped field, so that its
     /// memory is freed.
+    // wgpu handles hash and compare by identity, which never changes.
+    #[allow(clippy::mutable_key_type)]
     pub(super) fn evict_dropped(&self) {
         let gone = std::mem::take(&mut *self.dropped.lock().unwrap());
         if gone.is_empty() {

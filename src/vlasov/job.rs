@@ -119,9 +119,6 @@ impl VlasovJob {
             self.numerics.degree,
             schedule.steps.div_ceil(schedule.output_every) + 1
         );
-        if cells > u32::MAX as usize {
-            bail!("{cells} cells exceed the 2^32 the kernels index; use a smaller grid");
-        }
         if let Some(max) = limits.max_line {
             let longest = grid.nx.max(grid.np);
             if longest > max {
