@@ -47,6 +47,38 @@ var<workgroup> line_buf: array<f32, ELEMS>;
 var<workgroup> line_k: array<i32, LINES_PER_WG>;
 var<workgroup> line_w: array<f32, LINES_PER_WG * POINTS>;
 
+// A line's stencil: j − s = (j − k) + alpha with alpha in [0, 1) (kernels::split_shift), and
+// the Lagrange weights at alpha of the points k − LO … k − LO + DEGREE below j.
+struct Stencil {
+    k: i32,
+    w: array<f32, POINTS>,
+}
+
+fn stencil_of(line: u32) -> Stencil {
+    let s = params.scale * table[line_table_index(line)];
+    let fl = floor(s);
+    let beta = s - fl;
+    var st: Stencil;
+    st.k = i32(fl);
+    var alpha = 0.0;
+    if (beta > 0.0) {
+        st.k = st.k + 1;
+        alpha = 1.0 - beta;
+    }
+    for (var m = 0u; m < POINTS; m++) {
+        let xm = f32(i32(m) - LO);
+        var w = 1.0;
+        for (var l = 0u; l < POINTS; l++) {
+            if (l != m) {
+                let xl = f32(i32(l) - LO);
+                w = w * (alpha - xl) / (xm - xl);
+            }
+        }
+        st.w[m] = w;
+    }
+    return st;
+}
+
 // The table entry of a line: from its outer block g / runs_per_outer (a run is `stride`
 // neighbouring lines; runs_per_outer of them make one outer block) or its inner offset.
 fn line_table_index(line: u32) -> u32 {
@@ -58,6 +90,8 @@ fn line_table_index(line: u32) -> u32 {
     return (inner / params.table_div) % params.table_len;
 }
 
+// Workgroup form: LINES_PER_WG whole lines in workgroup memory, loaded and stored by the whole
+// workgroup (coalesced on any axis), two barriers.
 @compute @workgroup_size(WG_SIZE)
 fn shift_lines(@builtin(workgroup_id) wid: vec3<u32>,
                @builtin(local_invocation_index) lid: u32) {
@@ -72,30 +106,13 @@ fn shift_lines(@builtin(workgroup_id) wid: vec3<u32>,
             line_buf[c.x * LEN + c.y] = data[element_offset(line, c.y)];
         }
     }
-    // The stencil of each line: j − s = (j − k) + alpha, alpha in [0, 1) (kernels::split_shift).
     for (var t = lid; t < LINES_PER_WG; t += WG_SIZE) {
         let line = first_line + t;
         if (line < params.lines) {
-            let s = params.scale * table[line_table_index(line)];
-            let fl = floor(s);
-            let beta = s - fl;
-            var k = i32(fl);
-            var alpha = 0.0;
-            if (beta > 0.0) {
-                k = k + 1;
-                alpha = 1.0 - beta;
-            }
-            line_k[t] = k;
+            let st = stencil_of(line);
+            line_k[t] = st.k;
             for (var m = 0u; m < POINTS; m++) {
-                let xm = f32(i32(m) - LO);
-                var w = 1.0;
-                for (var l = 0u; l < POINTS; l++) {
-                    if (l != m) {
-                        let xl = f32(i32(l) - LO);
-                        w = w * (alpha - xl) / (xm - xl);
-                    }
-                }
-                line_w[t * POINTS + m] = w;
+                line_w[t * POINTS + m] = st.w[m];
             }
         }
     }
@@ -127,5 +144,41 @@ fn shift_lines(@builtin(workgroup_id) wid: vec3<u32>,
             }
             data[element_offset(line, c.y)] = acc;
         }
+    }
+}
+
+// Barrier-free form, for strided axes: one invocation per line holds it in private memory;
+// neighbouring invocations take neighbouring lines, which are neighbours in memory, so the
+// loads and stores still coalesce. Same arithmetic, in the same order, as shift_lines.
+@compute @workgroup_size(WG_SIZE)
+fn shift_lines_direct(@builtin(workgroup_id) wid: vec3<u32>,
+                      @builtin(local_invocation_index) lid: u32) {
+    let line = linear_group(wid, params.groups_x) * WG_SIZE + lid;
+    if (line >= params.lines) {
+        return;
+    }
+    var old: array<f32, LEN>;
+    for (var j = 0u; j < LEN; j++) {
+        old[j] = data[element_offset(line, j)];
+    }
+    let st = stencil_of(line);
+    for (var j = 0u; j < LEN; j++) {
+        let start = i32(j) - st.k - LO;
+        var v: array<f32, POINTS>;
+        for (var m = 0u; m < POINTS; m++) {
+            let i = start + i32(m);
+            v[m] = 0.0;
+            if (PERIODIC == 1u) {
+                v[m] = old[wrap_index(i, LEN)];
+            } else if (i >= 0 && i < i32(LEN)) {
+                v[m] = old[u32(i)];
+            }
+        }
+        let base = v[u32(LO)];
+        var acc = base;
+        for (var m = 0u; m < POINTS; m++) {
+            acc = acc + st.w[m] * (v[m] - base);
+        }
+        data[element_offset(line, j)] = acc;
     }
 }

@@ -707,14 +707,14 @@ pub fn all_markdown(reports: &[AllReport], command: &str) -> String {
                 c.ratio
             );
         }
-        let _ = writeln!(md, "\n### Vlasov–Poisson, Strang steps (runs of {VLASOV_BENCH_STEPS} steps)\n\n| d | nx | np | cells | ms/step | cell updates/s | B/cell/step | copy GB/s | ratio to copy roofline | submits/step | dispatches/step | sweep ratio per axis (x…, p…) |\n|---|---|---|---|---|---|---|---|---|---|---|---|");
+        let _ = writeln!(md, "\n### Vlasov–Poisson, Strang steps (runs of {VLASOV_BENCH_STEPS} steps)\n\n| backend | d | nx | np | cells | ms/step | cell updates/s | B/cell/step | copy GB/s | ratio to copy roofline | submits/step | dispatches/step | sweep ratio per axis (x…, p…) |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         for c in &r.vlasov {
             let sweeps: Vec<String> = c
                 .sweep_ratio_per_axis
                 .iter()
                 .map(|v| format!("{v:.2}"))
                 .collect();
-            let _ = writeln!(md, "| {} | {} | {} | {} | {:.3} | {:.3e} | {:.1} | {:.2} | {:.3} | {:.2} | {:.1} | {} |", c.dim, c.nx, c.np, c.cells, c.seconds_per_step * 1e3, c.cell_updates_per_s, c.bytes_per_cell_step, c.copy_gb_per_s, c.ratio, c.recording.submits_per_step, c.recording.dispatches_per_step, sweeps.join(", "));
+            let _ = writeln!(md, "| {} | {} | {} | {} | {} | {:.3} | {:.3e} | {:.1} | {:.2} | {:.3} | {:.2} | {:.1} | {} |", c.backend, c.dim, c.nx, c.np, c.cells, c.seconds_per_step * 1e3, c.cell_updates_per_s, c.bytes_per_cell_step, c.copy_gb_per_s, c.ratio, c.recording.submits_per_step, c.recording.dispatches_per_step, sweeps.join(", "));
         }
         let _ = writeln!(md, "\n### Hartree, merged steps\n\n| d | n | entries | ms/step | copy GB/s | ratio to copy roofline | submits/step | dispatches/step |\n|---|---|---|---|---|---|---|---|");
         for c in &r.hartree {

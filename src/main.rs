@@ -678,7 +678,20 @@ fn bench_all(cli: &Cli, out: &Path, max_mib: u64, seconds: f64) -> Result<()> {
     }
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let label = backend.label();
-    let report = with_backend!(&backend, b => bench::run_all(b, label, max_mib << 20, seconds))?;
+    let mut report =
+        with_backend!(&backend, b => bench::run_all(b, label, max_mib << 20, seconds))?;
+    // The 16⁶ step again with the workgroup-memory shift on strided axes, against the default
+    // barrier-free one: which form wins on this device.
+    if let AnyBackend::Gpu(mut g) = backend {
+        if report.vlasov.iter().any(|c| c.nx == 16) {
+            eprintln!("bench all: gpu-wg vlasov 3D nx = 16, np = 16 ...");
+            g.shift_form_override = Some(hvp::gpu::ShiftForm::Workgroup);
+            match bench::vlasov_case(&g, "gpu-wg", 3, 16, 16, seconds) {
+                Ok(c) => report.vlasov.push(c),
+                Err(e) => report.not_run.push(format!("gpu-wg vlasov 16⁶: {e:#}")),
+            }
+        }
+    }
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     let doc = serde_json::json!({
         "benchmark": "all",
@@ -719,16 +732,28 @@ fn bench_hartree(cli: &Cli, out: Option<&Path>, max_mib: u64, seconds: f64) -> R
 }
 
 fn bench_vlasov(cli: &Cli, out: Option<&Path>, max_mib: u64, seconds: f64) -> Result<()> {
-    let backends = bench_backends(cli, JobKernels::Vlasov)?;
+    let mut backends = bench_backends(cli, JobKernels::Vlasov)?;
     let mut results = Vec::new();
     let mut devices = Vec::new();
-    for any in &backends {
+    for any in &mut backends {
         let label = any.label();
-        devices.push(with_backend!(any, b => b.describe()));
+        devices.push(with_backend!(&*any, b => b.describe()));
         for (d, nx, np) in bench::vlasov_cases(max_mib << 20) {
             eprintln!("bench vlasov: {label} d = {d}, nx = {nx}, np = {np} ...");
             results
-                .push(with_backend!(any, b => bench::vlasov_case(b, label, d, nx, np, seconds))?);
+                .push(with_backend!(&*any, b => bench::vlasov_case(b, label, d, nx, np, seconds))?);
+            // On the GPU, the same case again with the workgroup-memory shift on strided axes
+            // (the default there is the barrier-free one).
+            if let AnyBackend::Gpu(g) = any {
+                if nx.max(np) <= hvp::gpu::DIRECT_MAX_LEN {
+                    let label = "gpu-wg";
+                    eprintln!("bench vlasov: {label} d = {d}, nx = {nx}, np = {np} ...");
+                    g.shift_form_override = Some(hvp::gpu::ShiftForm::Workgroup);
+                    let case = bench::vlasov_case(g, label, d, nx, np, seconds);
+                    g.shift_form_override = None;
+                    results.push(case?);
+                }
+            }
         }
     }
     for d in &devices {

@@ -268,3 +268,49 @@ fn periodic_sweeps_keep_the_sum() {
         assert!(change < 2e-7, "axis {}: {change:e}", shift.axis);
     }
 }
+
+/// The barrier-free shift (one invocation per line) and the workgroup form give the same bits
+/// on every strided axis, periodic and zero boundaries, in one chunk and across chunks (the
+/// same operations in the same order); and both match the CPU reference.
+#[test]
+fn barrier_free_and_workgroup_shifts_agree() {
+    use hvp::gpu::ShiftForm;
+    let mut rng = rng("barrier_free_and_workgroup_shifts_agree");
+    let n: usize = SHAPE.iter().product();
+    let data = random_real(&mut rng, n);
+    let table: Vec<f64> = (0..12).map(|_| rng.random_range(-7.0..7.0)).collect();
+    let cpu = CpuBackend::new();
+    for mut g in backends() {
+        g.poison_scratch = true;
+        for axis in 0..SHAPE.len() - 1 {
+            for boundary in [LineBoundary::Periodic, LineBoundary::Zero] {
+                let shift = LineShift {
+                    axis,
+                    degree: 5,
+                    boundary,
+                    scale: 0.7,
+                    table_div: 1,
+                };
+                let mut out = Vec::new();
+                for form in [ShiftForm::Workgroup, ShiftForm::Direct] {
+                    g.shift_form_override = Some(form);
+                    let mut f = field(&g, &SHAPE, &data);
+                    let t = field(&g, &[12], &table);
+                    g.shift_lines(&mut f, &t, &shift).unwrap();
+                    out.push(g.download_real(&f).unwrap());
+                }
+                g.shift_form_override = None;
+                let mut f = field(&cpu, &SHAPE, &data);
+                let t = field(&cpu, &[12], &table);
+                cpu.shift_lines(&mut f, &t, &shift).unwrap();
+                let reference = cpu.download_real(&f).unwrap();
+                let err = rel_err_real(&out[1], &reference);
+                assert!(
+                    out[0] == out[1],
+                    "axis {axis} {boundary:?}: the forms differ"
+                );
+                assert!(err < 1e-6, "axis {axis} {boundary:?}: rel err {err:.2e}");
+            }
+        }
+    }
+}

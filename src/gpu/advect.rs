@@ -15,6 +15,21 @@ use crate::kernels::{
 /// Elements a shift workgroup holds at least (short lines are batched up to this many).
 const SHIFT_MIN_BLOCK: usize = 1024;
 
+/// Longest line the barrier-free shift holds in an invocation's private memory.
+pub const DIRECT_MAX_LEN: usize = 128;
+
+/// How the shift kernel works through a batch of lines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum ShiftForm {
+    /// Whole lines in workgroup memory, loaded and stored by the whole workgroup, with
+    /// barriers between (shift_lines): any axis.
+    Workgroup,
+    /// One invocation per line, in private memory, no barrier (shift_lines_direct): strided
+    /// axes with lines of at most `DIRECT_MAX_LEN` points, where neighbouring invocations
+    /// still read neighbouring addresses.
+    Direct,
+}
+
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 struct ShiftParams {
@@ -88,6 +103,17 @@ fn kernel_table_index(batch: LineBatch, div: usize, table_len: usize, line: u32)
 }
 
 impl GpuBackend {
+    /// The form the shift kernel takes for lines of `n` points `stride` apart: the direct form
+    /// on strided axes with lines it holds (on lavapipe it made the 6D step 2.7× faster and the
+    /// 4D one 1.9×: docs/bench/README.md), the workgroup form elsewhere; the
+    /// `shift_form_override` picks one where both apply.
+    pub fn shift_form(&self, n: usize, stride: usize) -> ShiftForm {
+        if stride == 1 || n > DIRECT_MAX_LEN {
+            return ShiftForm::Workgroup;
+        }
+        self.shift_form_override.unwrap_or(ShiftForm::Direct)
+    }
+
     /// Longest line the shift kernel holds in workgroup memory (f32 values).
     pub fn max_shift_len(&self) -> usize {
         self.ctx.limits.max_compute_workgroup_storage_size as usize / 4 / 2
@@ -103,7 +129,11 @@ impl GpuBackend {
         shift: &LineShift,
         table_len: usize,
     ) -> Result<()> {
-        let lines_per_wg = (SHIFT_MIN_BLOCK / n).max(1);
+        let form = self.shift_form(n, batch.stride);
+        let lines_per_wg = match form {
+            ShiftForm::Workgroup => (SHIFT_MIN_BLOCK / n).max(1),
+            ShiftForm::Direct => WG_SIZE as usize,
+        };
         let constants = [
             ("LEN", n as u32),
             ("LINES_PER_WG", lines_per_wg as u32),
@@ -114,7 +144,11 @@ impl GpuBackend {
                 (shift.boundary == LineBoundary::Periodic) as u32,
             ),
         ];
-        let pipeline = self.pipeline(Kernel::SHIFT_LINES, &constants)?;
+        let kernel = match form {
+            ShiftForm::Workgroup => Kernel::SHIFT_LINES,
+            ShiftForm::Direct => Kernel::SHIFT_LINES_DIRECT,
+        };
+        let pipeline = self.pipeline(kernel, &constants)?;
         let grid = self.grid_for(batch.count.div_ceil(lines_per_wg) as u64)?;
         let (table_on_outer, table_div) = table_addressing(batch, shift.table_div);
         // The kernel's run index g = run0 + line / stride must fit too.

@@ -37,6 +37,7 @@ use crate::backend::{
     Backend, FftDirection, FieldInfo, RecordCounts, Stats,
 };
 use crate::field::{check_shape, strides_of, ChunkLayout, Elem};
+pub use advect::{ShiftForm, DIRECT_MAX_LEN};
 pub use context::{
     backend_name, choose_adapter, default_adapter, is_software, list_adapters, list_all_adapters,
     AdapterSpec, AdapterSummary, GpuContext, GpuOptions,
@@ -119,6 +120,8 @@ pub struct GpuBackend {
     /// drive the 2D wrap of `dispatch_grid` at small sizes); every dispatch it shapes is then
     /// logged for `take_dispatch_log`.
     pub max_workgroups_per_dim_override: Option<u32>,
+    /// The form of the shift kernel on strided axes (`shift_form`); `None` takes the default.
+    pub shift_form_override: Option<ShiftForm>,
     /// Submit a recording once it holds this many dispatches instead of when the uniform
     /// arena is full (tests use it to split recordings at small sizes).
     pub max_dispatches_per_submit_override: Option<usize>,
@@ -231,6 +234,7 @@ impl GpuBackend {
             max_fft_len_override: None,
             max_workgroups_per_dim_override: None,
             max_dispatches_per_submit_override: None,
+            shift_form_override: None,
             dispatch_log: Mutex::new(Vec::new()),
         }
     }

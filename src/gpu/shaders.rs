@@ -114,6 +114,7 @@ impl Kernel {
     }
 
     pub const SHIFT_LINES: Kernel = Kernel::new(ShaderFile::Advect, "shift_lines");
+    pub const SHIFT_LINES_DIRECT: Kernel = Kernel::new(ShaderFile::Advect, "shift_lines_direct");
     pub const SUM_INNER: Kernel = Kernel::new(ShaderFile::Phase, "sum_inner");
     pub const PHASE_SUMS: Kernel = Kernel::new(ShaderFile::Phase, "phase_sums");
     pub const FFT_LINES: Kernel = Kernel::new(ShaderFile::Fft, "fft_lines");
@@ -135,8 +136,9 @@ impl Kernel {
     pub const SEPARATION_WINDOW: Kernel = Kernel::new(ShaderFile::Quantize, "separation_window");
     pub const WEYL_GATHER: Kernel = Kernel::new(ShaderFile::Quantize, "weyl_gather");
 
-    pub const ALL: [Kernel; 21] = [
+    pub const ALL: [Kernel; 22] = [
         Kernel::SHIFT_LINES,
+        Kernel::SHIFT_LINES_DIRECT,
         Kernel::SUM_INNER,
         Kernel::PHASE_SUMS,
         Kernel::FFT_LINES,
