@@ -1133,6 +1133,12 @@ fn bench_vlasov_and_hartree_write_consistent_json() {
                 let d = f(c, "dim");
                 assert!((1.0..=3.0).contains(&d), "{c}");
                 assert!(f(c, "seconds_per_step") > 0.0 && f(c, "copy_gb_per_s") > 0.0);
+                // One submit per timed call on the GPU (8 Vlasov or 10 Hartree steps between
+                // outputs), none on the CPU.
+                let steps = if what == "vlasov" { 8.0 } else { 10.0 };
+                let submits = if *backend == "gpu" { 1.0 / steps } else { 0.0 };
+                assert!(rel(f(c, "submits_per_step"), submits), "{c}");
+                assert!((f(c, "dispatches_per_step") > 0.0) == (*backend == "gpu"), "{c}");
                 if what == "vlasov" {
                     let cells = (f(c, "nx") * f(c, "np")).powf(d);
                     assert_eq!(f(c, "cells"), cells.round(), "{c}");
@@ -1293,4 +1299,30 @@ fn backend_gpu_without_any_adapter_is_an_error() {
         );
         assert!(!target.exists(), "{args:?} wrote {}", target.display());
     }
+}
+
+/// `hvp bench all` with a 1 MiB cap: every case is listed as not run with the size it needs,
+/// and both files are written, naming the device.
+#[test]
+fn bench_all_writes_json_and_markdown_naming_the_device() {
+    let out = tmp_dir("bench-all");
+    let o = hvp()
+        .args(["--backend", "cpu", "bench", "all", "--max-mib", "1", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("bench-all.json")).unwrap())
+            .unwrap();
+    assert_eq!(doc["benchmark"], "all");
+    let device = doc["report"]["device"].as_str().unwrap();
+    assert!(device.contains("CPU"), "{device}");
+    let not_run = doc["report"]["not_run"].as_array().unwrap();
+    // 3 copies, 12 FFT axes, 4 Strang grids, 2 Hartree grids.
+    assert_eq!(not_run.len(), 21, "{not_run:?}");
+    assert!(not_run.iter().all(|r| r.as_str().unwrap().contains("over the limit")));
+    let md = std::fs::read_to_string(out.join("bench-all.md")).unwrap();
+    assert!(md.contains(device), "{md}");
+    assert!(md.contains("vlasov 3D nx = 48, np = 48"), "{md}");
 }
