@@ -3,7 +3,6 @@
 use std::sync::Mutex;
 
 use num_complex::Complex64;
-use rayon::prelude::*;
 use rustfft::{Fft, FftPlanner};
 
 use super::lines::for_each_line;
@@ -14,19 +13,37 @@ pub fn fft_axis(data: &mut [Complex64], shape: &[usize], axis: usize, fft: &dyn 
     if shape[axis] == 1 {
         return;
     }
+    fft_axis_scaled(data, shape, axis, fft, None);
+}
+
+/// `fft_axis`, then each transformed line times `scale` while it is still in cache (no pass
+/// of its own over the array).
+fn fft_axis_scaled(
+    data: &mut [Complex64],
+    shape: &[usize],
+    axis: usize,
+    fft: &dyn Fft<f64>,
+    scale: Option<f64>,
+) {
     for_each_line(
         data,
         shape,
         axis,
         || vec![Complex64::default(); fft.get_inplace_scratch_len()],
         // rustfft transforms a buffer of several lines one line after the other.
-        |scratch, lines, _| fft.process_with_scratch(lines, scratch),
+        |scratch, lines, _| {
+            fft.process_with_scratch(lines, scratch);
+            if let Some(s) = scale {
+                lines.iter_mut().for_each(|z| *z *= s);
+            }
+        },
     );
 }
 
 /// Transforms `data` (row-major, of `shape`) in place along each of `axes` in turn, with plans
 /// from `planner`: `Backend::fft` on the CPU when `normalise` is set (the inverse then carries
 /// 1/n per axis), rustfft's unnormalised transforms otherwise. The caller checks the axes.
+/// The normalisation, 1/(product of the axes' n), is applied in the last axis's pass.
 pub fn fft_axes(
     planner: &Mutex<FftPlanner<f64>>,
     data: &mut [Complex64],
@@ -35,7 +52,11 @@ pub fn fft_axes(
     dir: FftDirection,
     normalise: bool,
 ) {
-    for &axis in axes {
+    // Axes of one point are the identity (and 1/1 = 1): no pass over the data for them.
+    let axes: Vec<usize> = axes.iter().copied().filter(|&a| shape[a] > 1).collect();
+    let scale = (normalise && dir == FftDirection::Inverse)
+        .then(|| 1.0 / axes.iter().map(|&a| shape[a] as f64).product::<f64>());
+    for (i, &axis) in axes.iter().enumerate() {
         let plan = {
             let mut planner = planner.lock().expect("FFT planner lock");
             match dir {
@@ -43,10 +64,7 @@ pub fn fft_axes(
                 FftDirection::Inverse => planner.plan_fft_inverse(shape[axis]),
             }
         };
-        fft_axis(data, shape, axis, plan.as_ref());
-        if normalise && dir == FftDirection::Inverse {
-            let s = 1.0 / shape[axis] as f64;
-            data.par_iter_mut().for_each(|z| *z *= s);
-        }
+        let last = i + 1 == axes.len();
+        fft_axis_scaled(data, shape, axis, plan.as_ref(), scale.filter(|_| last));
     }
 }
