@@ -472,7 +472,11 @@ fn the_plan_refuses_what_cannot_run_and_says_why() {
     };
     // 64⁶ cells (2^36, past the 32 bits a kernel indexes within a chunk) are refused on the
     // CPU only for want of memory: 512 GiB of f64.
-    refuse("cpu", &["grid.nx=64", "grid.np=64"], "512.12 GiB of host memory");
+    refuse(
+        "cpu",
+        &["grid.nx=64", "grid.np=64"],
+        "512.12 GiB of host memory",
+    );
     refuse(
         "cpu",
         &["grid.nx=100000", "grid.np=100000"],
@@ -1140,7 +1144,10 @@ fn bench_vlasov_and_hartree_write_consistent_json() {
                 let steps = if what == "vlasov" { 8.0 } else { 10.0 };
                 let submits = if *backend == "gpu" { 1.0 / steps } else { 0.0 };
                 assert!(rel(f(c, "submits_per_step"), submits), "{c}");
-                assert!((f(c, "dispatches_per_step") > 0.0) == (*backend == "gpu"), "{c}");
+                assert!(
+                    (f(c, "dispatches_per_step") > 0.0) == (*backend == "gpu"),
+                    "{c}"
+                );
                 if what == "vlasov" {
                     let cells = (f(c, "nx") * f(c, "np")).powf(d);
                     assert_eq!(f(c, "cells"), cells.round(), "{c}");
@@ -1309,7 +1316,15 @@ fn backend_gpu_without_any_adapter_is_an_error() {
 fn bench_all_writes_json_and_markdown_naming_the_device() {
     let out = tmp_dir("bench-all");
     let o = hvp()
-        .args(["--backend", "cpu", "bench", "all", "--max-mib", "1", "--out"])
+        .args([
+            "--backend",
+            "cpu",
+            "bench",
+            "all",
+            "--max-mib",
+            "1",
+            "--out",
+        ])
         .arg(&out)
         .output()
         .unwrap();
@@ -1323,7 +1338,9 @@ fn bench_all_writes_json_and_markdown_naming_the_device() {
     let not_run = doc["report"]["not_run"].as_array().unwrap();
     // 3 copies, 12 FFT axes, 4 Strang grids, 2 Hartree grids.
     assert_eq!(not_run.len(), 21, "{not_run:?}");
-    assert!(not_run.iter().all(|r| r.as_str().unwrap().contains("over the limit")));
+    assert!(not_run
+        .iter()
+        .all(|r| r.as_str().unwrap().contains("over the limit")));
     let md = std::fs::read_to_string(out.join("bench-all.md")).unwrap();
     assert!(md.contains(device), "{md}");
     assert!(md.contains("vlasov 3D nx = 48, np = 48"), "{md}");
