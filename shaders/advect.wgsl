@@ -79,6 +79,29 @@ fn stencil_of(line: u32) -> Stencil {
     return st;
 }
 
+// Where tap i of a line (an index that may lie beyond its ends) reads: the index in [0, LEN),
+// or −1 for a zero beyond the ends of a non-periodic line.
+fn tap_index(i: i32) -> i32 {
+    if (PERIODIC == 1u) {
+        return i32(wrap_index(i, LEN));
+    }
+    return select(-1, i, i >= 0 && i < i32(LEN));
+}
+
+// The interpolant from the stencil values v and weights w, in increment form around the
+// stencil point LO (j0): f = f_j0 + Σ w_m (f_m − f_j0). Over a periodic line the increments
+// sum to zero whatever the rounding of the weights, so the mass does not drift (Σ w_m = 1
+// holds only to f32 round-off, the same way for a whole line, and the plain form would drift
+// every sweep).
+fn increment_form(v: array<f32, POINTS>, w: array<f32, POINTS>) -> f32 {
+    let base = v[u32(LO)];
+    var acc = base;
+    for (var m = 0u; m < POINTS; m++) {
+        acc = acc + w[m] * (v[m] - base);
+    }
+    return acc;
+}
+
 // The table entry of a line: from its outer block g / runs_per_outer (a run is `stride`
 // neighbouring lines; runs_per_outer of them make one outer block) or its inner offset.
 fn line_table_index(line: u32) -> u32 {
@@ -124,25 +147,16 @@ fn shift_lines(@builtin(workgroup_id) wid: vec3<u32>,
         if (line < params.lines) {
             let start = i32(c.y) - line_k[c.x] - LO;
             var v: array<f32, POINTS>;
+            var w: array<f32, POINTS>;
             for (var m = 0u; m < POINTS; m++) {
-                let i = start + i32(m);
+                let t = tap_index(start + i32(m));
                 v[m] = 0.0;
-                if (PERIODIC == 1u) {
-                    v[m] = line_buf[c.x * LEN + wrap_index(i, LEN)];
-                } else if (i >= 0 && i < i32(LEN)) {
-                    v[m] = line_buf[c.x * LEN + u32(i)];
+                if (t >= 0) {
+                    v[m] = line_buf[c.x * LEN + u32(t)];
                 }
+                w[m] = line_w[c.x * POINTS + m];
             }
-            // Increment form around the stencil point LO (j0): f = f_j0 + Σ w_m (f_m − f_j0).
-            // Over a periodic line the increments sum to zero whatever the rounding of the
-            // weights, so the mass does not drift (Σ w_m = 1 holds only to f32 round-off, the
-            // same way for a whole line, and the plain form would drift every sweep).
-            let base = v[u32(LO)];
-            var acc = base;
-            for (var m = 0u; m < POINTS; m++) {
-                acc = acc + line_w[c.x * POINTS + m] * (v[m] - base);
-            }
-            data[element_offset(line, c.y)] = acc;
+            data[element_offset(line, c.y)] = increment_form(v, w);
         }
     }
 }
@@ -166,19 +180,12 @@ fn shift_lines_direct(@builtin(workgroup_id) wid: vec3<u32>,
         let start = i32(j) - st.k - LO;
         var v: array<f32, POINTS>;
         for (var m = 0u; m < POINTS; m++) {
-            let i = start + i32(m);
+            let t = tap_index(start + i32(m));
             v[m] = 0.0;
-            if (PERIODIC == 1u) {
-                v[m] = old[wrap_index(i, LEN)];
-            } else if (i >= 0 && i < i32(LEN)) {
-                v[m] = old[u32(i)];
+            if (t >= 0) {
+                v[m] = old[u32(t)];
             }
         }
-        let base = v[u32(LO)];
-        var acc = base;
-        for (var m = 0u; m < POINTS; m++) {
-            acc = acc + st.w[m] * (v[m] - base);
-        }
-        data[element_offset(line, j)] = acc;
+        data[element_offset(line, j)] = increment_form(v, st.w);
     }
 }

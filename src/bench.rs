@@ -46,17 +46,25 @@ pub struct StepRecording {
     pub bind_groups_created_per_step: f64,
 }
 
+/// What `op` recorded for the device, from a synchronised start to its completion.
+pub fn recorded<B: Backend>(
+    backend: &B,
+    op: impl FnOnce() -> Result<()>,
+) -> Result<crate::backend::RecordCounts> {
+    backend.synchronize()?;
+    let before = backend.record_counts();
+    op()?;
+    backend.synchronize()?;
+    Ok(backend.record_counts().since(&before))
+}
+
 /// The recording of one call of `op`, which makes `steps` steps (call it after `time_op`).
 pub fn step_recording<B: Backend>(
     backend: &B,
     steps: usize,
     op: impl FnOnce() -> Result<()>,
 ) -> Result<StepRecording> {
-    backend.synchronize()?;
-    let before = backend.record_counts();
-    op()?;
-    backend.synchronize()?;
-    let c = backend.record_counts().since(&before);
+    let c = recorded(backend, op)?;
     let per = |v: u64| v as f64 / steps as f64;
     Ok(StepRecording {
         submits_per_step: per(c.submits),
@@ -587,6 +595,34 @@ pub const ALL_VLASOV: [(usize, usize, usize); 4] =
 /// (d, n) of the Hartree cases.
 pub const ALL_HARTREE: [(usize, usize); 2] = [(3, 16), (3, 24)];
 
+/// Runs one case of `hvp bench all` unless its arrays need more than `max_bytes`; a case
+/// skipped or failed goes to `not_run` with the reason, so that the others go on.
+fn attempt<T>(
+    not_run: &mut Vec<String>,
+    label: &str,
+    max_bytes: u64,
+    name: String,
+    bytes: u64,
+    run: impl FnOnce() -> Result<T>,
+) -> Option<T> {
+    let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
+    if bytes > max_bytes {
+        not_run.push(format!(
+            "{name}: needs {:.1} GiB, over the limit of {:.1} GiB",
+            gib(bytes),
+            gib(max_bytes)
+        ));
+        return None;
+    }
+    eprintln!("bench all: {label} {name} ...");
+    run()
+        .map_err(|e| {
+            eprintln!("bench all: {label} {name}: {e:#}");
+            not_run.push(format!("{name}: {e:#}"));
+        })
+        .ok()
+}
+
 /// Every case of `hvp bench all` on one backend, each skipped (and listed in `not_run`) when
 /// its arrays would exceed `max_bytes` in all or when it fails (out of memory, beyond an index
 /// limit), so that one missing case does not lose the others. `seconds` is the timing budget
@@ -596,148 +632,204 @@ where
     B: Backend + crate::kernels::Advection + crate::kernels::MatrixKernels,
 {
     let rb = backend.real_bytes() as u64;
-    let mut report = AllReport {
+    let mut r = AllReport {
         device: backend.describe(),
         ..Default::default()
     };
-    let attempt = |name: String,
-                   bytes: u64,
-                   report: &mut AllReport,
-                   run: &mut dyn FnMut(&mut AllReport) -> Result<()>| {
-        if bytes > max_bytes {
-            report.not_run.push(format!(
-                "{name}: needs {:.1} GiB, over the limit of {:.1} GiB",
-                bytes as f64 / (1u64 << 30) as f64,
-                max_bytes as f64 / (1u64 << 30) as f64
-            ));
-            return;
-        }
-        eprintln!("bench all: {label} {name} ...");
-        if let Err(e) = run(report) {
-            eprintln!("bench all: {label} {name}: {e:#}");
-            report.not_run.push(format!("{name}: {e:#}"));
-        }
-    };
+    let nr = &mut r.not_run;
     for log2 in ALL_COPY_LOG2 {
         let n = 1usize << log2;
-        attempt(
+        let bytes = 2 * n as u64 * rb;
+        r.copy.extend(attempt(
+            nr,
+            label,
+            max_bytes,
             format!("copy 2^{log2}"),
-            2 * n as u64 * rb,
-            &mut report,
-            &mut |r| {
-                let bw = copy_bandwidth(backend, &[n], Elem::Real, seconds)?;
-                r.copy.push(CopyCase {
+            bytes,
+            || {
+                Ok(CopyCase {
                     backend: label.to_string(),
                     elements: n,
-                    bytes: 2.0 * n as f64 * rb as f64,
-                    gb_per_s: bw * 1e-9,
-                });
-                Ok(())
+                    bytes: bytes as f64,
+                    gb_per_s: copy_bandwidth(backend, &[n], Elem::Real, seconds)? * 1e-9,
+                })
             },
-        );
+        ));
     }
     for n in ALL_FFT_6D {
-        let elems = (n as u64).pow(6);
+        // The complex array and the copy's second one.
+        let bytes = 2 * (n as u64).pow(6) * 2 * rb;
         for axis in 0..6 {
             let case = format!("{n}^6 axis {axis}");
-            attempt(
+            r.fft.extend(attempt(
+                nr,
+                label,
+                max_bytes,
                 format!("fft {case}"),
-                2 * elems * 2 * rb,
-                &mut report,
-                &mut |r| {
-                    r.fft
-                        .push(fft_case(backend, label, &case, &[n; 6], &[axis], seconds)?);
-                    Ok(())
-                },
-            );
+                bytes,
+                || fft_case(backend, label, &case, &[n; 6], &[axis], seconds),
+            ));
         }
     }
     for (d, nx, np) in ALL_VLASOV {
-        let cells = ((nx * np) as u64).pow(d as u32);
+        let bytes = 2 * ((nx * np) as u64).pow(d as u32) * rb;
         let name = format!("vlasov {d}D nx = {nx}, np = {np}");
-        attempt(name, 2 * cells * rb, &mut report, &mut |r| {
-            r.vlasov
-                .push(vlasov_case(backend, label, d, nx, np, seconds)?);
-            Ok(())
-        });
+        r.vlasov
+            .extend(attempt(nr, label, max_bytes, name, bytes, || {
+                vlasov_case(backend, label, d, nx, np, seconds)
+            }));
     }
     for (d, n) in ALL_HARTREE {
-        let entries = (n as u64).pow(2 * d as u32);
-        let name = format!("hartree {d}D n = {n}");
         // The matrix, the solver's work matrix and the copy's second array, complex.
-        attempt(name, 3 * entries * 2 * rb, &mut report, &mut |r| {
-            r.hartree.push(hartree_case(backend, label, d, n, seconds)?);
-            Ok(())
-        });
+        let bytes = 3 * (n as u64).pow(2 * d as u32) * 2 * rb;
+        let name = format!("hartree {d}D n = {n}");
+        r.hartree
+            .extend(attempt(nr, label, max_bytes, name, bytes, || {
+                hartree_case(backend, label, d, n, seconds)
+            }));
     }
-    Ok(report)
+    Ok(r)
 }
 
-/// `hvp bench all`'s tables, in markdown, one section per kind, each naming the device.
-pub fn all_markdown(reports: &[AllReport], command: &str) -> String {
+/// A markdown section: a heading, a table with `header`'s columns, and `rows`.
+fn markdown_table(md: &mut String, heading: &str, header: &[&str], rows: &[Vec<String>]) {
     use std::fmt::Write;
-    let mut md = String::from("# hvp bench all\n\n");
-    let _ = writeln!(
-        md,
-        "Command: `{command}`, hvp {}.\n",
-        env!("CARGO_PKG_VERSION")
+    let line = |cells: &[String]| format!("| {} |", cells.join(" | "));
+    let _ = writeln!(md, "### {heading}\n");
+    let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
+    let _ = writeln!(md, "{}", line(&header));
+    let _ = writeln!(md, "{}", line(&vec!["---".to_string(); header.len()]));
+    for row in rows {
+        let _ = writeln!(md, "{}", line(row));
+    }
+    md.push('\n');
+}
+
+/// `hvp bench all`'s tables, in markdown, one section per kind, naming the device.
+pub fn all_markdown(r: &AllReport, command: &str) -> String {
+    let mut md = format!(
+        "# hvp bench all\n\nCommand: `{command}`, hvp {}.\n\n## {}\n\n",
+        env!("CARGO_PKG_VERSION"),
+        r.device
     );
-    for r in reports {
-        let _ = writeln!(md, "## {}\n", r.device);
-        let _ = writeln!(
-            md,
-            "### Copy bandwidth\n\n| elements | bytes moved | GB/s |\n|---|---|---|"
-        );
-        for c in &r.copy {
-            let _ = writeln!(
-                md,
-                "| {} | {:.3e} | {:.2} |",
-                c.elements, c.bytes, c.gb_per_s
-            );
-        }
-        let _ = writeln!(md, "\n### FFT, one axis of a 6D array (each pass reads and writes every element)\n\n| case | ms | FFT GB/s | copy GB/s | ratio |\n|---|---|---|---|---|");
-        for c in &r.fft {
-            let _ = writeln!(
-                md,
-                "| {} | {:.3} | {:.2} | {:.2} | {:.3} |",
-                c.case,
-                c.seconds * 1e3,
-                c.fft_gb_per_s,
-                c.copy_gb_per_s,
-                c.ratio
-            );
-        }
-        let _ = writeln!(md, "\n### Vlasov–Poisson, Strang steps (runs of {VLASOV_BENCH_STEPS} steps)\n\n| backend | d | nx | np | cells | ms/step | cell updates/s | B/cell/step | copy GB/s | ratio to copy roofline | submits/step | dispatches/step | sweep ratio per axis (x…, p…) |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|");
-        for c in &r.vlasov {
+    let rows: Vec<Vec<String>> = r
+        .copy
+        .iter()
+        .map(|c| {
+            vec![
+                c.elements.to_string(),
+                format!("{:.3e}", c.bytes),
+                format!("{:.2}", c.gb_per_s),
+            ]
+        })
+        .collect();
+    markdown_table(
+        &mut md,
+        "Copy bandwidth",
+        &["elements", "bytes moved", "GB/s"],
+        &rows,
+    );
+    let rows: Vec<Vec<String>> = r
+        .fft
+        .iter()
+        .map(|c| {
+            vec![
+                c.case.clone(),
+                format!("{:.3}", c.seconds * 1e3),
+                format!("{:.2}", c.fft_gb_per_s),
+                format!("{:.2}", c.copy_gb_per_s),
+                format!("{:.3}", c.ratio),
+            ]
+        })
+        .collect();
+    markdown_table(
+        &mut md,
+        "FFT, one axis of a 6D array (each pass reads and writes every element)",
+        &["case", "ms", "FFT GB/s", "copy GB/s", "ratio"],
+        &rows,
+    );
+    let rows: Vec<Vec<String>> = r
+        .vlasov
+        .iter()
+        .map(|c| {
             let sweeps: Vec<String> = c
                 .sweep_ratio_per_axis
                 .iter()
                 .map(|v| format!("{v:.2}"))
                 .collect();
-            let _ = writeln!(md, "| {} | {} | {} | {} | {} | {:.3} | {:.3e} | {:.1} | {:.2} | {:.3} | {:.2} | {:.1} | {} |", c.backend, c.dim, c.nx, c.np, c.cells, c.seconds_per_step * 1e3, c.cell_updates_per_s, c.bytes_per_cell_step, c.copy_gb_per_s, c.ratio, c.recording.submits_per_step, c.recording.dispatches_per_step, sweeps.join(", "));
+            vec![
+                c.backend.clone(),
+                c.dim.to_string(),
+                c.nx.to_string(),
+                c.np.to_string(),
+                c.cells.to_string(),
+                format!("{:.3}", c.seconds_per_step * 1e3),
+                format!("{:.3e}", c.cell_updates_per_s),
+                format!("{:.1}", c.bytes_per_cell_step),
+                format!("{:.2}", c.copy_gb_per_s),
+                format!("{:.3}", c.ratio),
+                format!("{:.2}", c.recording.submits_per_step),
+                format!("{:.1}", c.recording.dispatches_per_step),
+                sweeps.join(", "),
+            ]
+        })
+        .collect();
+    markdown_table(
+        &mut md,
+        &format!("Vlasov–Poisson, Strang steps (runs of {VLASOV_BENCH_STEPS} steps)"),
+        &[
+            "backend",
+            "d",
+            "nx",
+            "np",
+            "cells",
+            "ms/step",
+            "cell updates/s",
+            "B/cell/step",
+            "copy GB/s",
+            "ratio to copy roofline",
+            "submits/step",
+            "dispatches/step",
+            "sweep ratio per axis (x…, p…)",
+        ],
+        &rows,
+    );
+    let rows: Vec<Vec<String>> = r
+        .hartree
+        .iter()
+        .map(|c| {
+            vec![
+                c.dim.to_string(),
+                c.n.to_string(),
+                c.entries.to_string(),
+                format!("{:.3}", c.seconds_per_step * 1e3),
+                format!("{:.2}", c.copy_gb_per_s),
+                format!("{:.3}", c.ratio),
+                format!("{:.2}", c.recording.submits_per_step),
+                format!("{:.1}", c.recording.dispatches_per_step),
+            ]
+        })
+        .collect();
+    markdown_table(
+        &mut md,
+        "Hartree, merged steps",
+        &[
+            "d",
+            "n",
+            "entries",
+            "ms/step",
+            "copy GB/s",
+            "ratio to copy roofline",
+            "submits/step",
+            "dispatches/step",
+        ],
+        &rows,
+    );
+    if !r.not_run.is_empty() {
+        md.push_str("### Not run\n\n");
+        for n in &r.not_run {
+            md.push_str(&format!("- {n}\n"));
         }
-        let _ = writeln!(md, "\n### Hartree, merged steps\n\n| d | n | entries | ms/step | copy GB/s | ratio to copy roofline | submits/step | dispatches/step |\n|---|---|---|---|---|---|---|---|");
-        for c in &r.hartree {
-            let _ = writeln!(
-                md,
-                "| {} | {} | {} | {:.3} | {:.2} | {:.3} | {:.2} | {:.1} |",
-                c.dim,
-                c.n,
-                c.entries,
-                c.seconds_per_step * 1e3,
-                c.copy_gb_per_s,
-                c.ratio,
-                c.recording.submits_per_step,
-                c.recording.dispatches_per_step
-            );
-        }
-        if !r.not_run.is_empty() {
-            let _ = writeln!(md, "\n### Not run\n");
-            for n in &r.not_run {
-                let _ = writeln!(md, "- {n}");
-            }
-        }
-        md.push('\n');
     }
     md
 }

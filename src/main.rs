@@ -668,6 +668,22 @@ fn bench_backends(cli: &Cli, kernels: JobKernels) -> Result<Vec<AnyBackend>> {
     Ok(backends)
 }
 
+/// A Vlasov bench case on the GPU with the workgroup-memory shift on strided axes (row
+/// `gpu-wg`), to set beside the default barrier-free one.
+fn workgroup_form_case(
+    g: &mut GpuBackend,
+    d: usize,
+    nx: usize,
+    np: usize,
+    seconds: f64,
+) -> Result<bench::VlasovCase> {
+    eprintln!("bench: gpu-wg vlasov d = {d}, nx = {nx}, np = {np} ...");
+    g.shift_form_override = Some(hvp::gpu::ShiftForm::Workgroup);
+    let case = bench::vlasov_case(g, "gpu-wg", d, nx, np, seconds);
+    g.shift_form_override = None;
+    case
+}
+
 fn bench_all(cli: &Cli, out: &Path, max_mib: u64, seconds: f64) -> Result<()> {
     if !(seconds > 0.0 && seconds.is_finite()) {
         bail!("--seconds {seconds}: a positive number of seconds per case");
@@ -684,9 +700,7 @@ fn bench_all(cli: &Cli, out: &Path, max_mib: u64, seconds: f64) -> Result<()> {
     // barrier-free one: which form wins on this device.
     if let AnyBackend::Gpu(mut g) = backend {
         if report.vlasov.iter().any(|c| c.nx == 16) {
-            eprintln!("bench all: gpu-wg vlasov 3D nx = 16, np = 16 ...");
-            g.shift_form_override = Some(hvp::gpu::ShiftForm::Workgroup);
-            match bench::vlasov_case(&g, "gpu-wg", 3, 16, 16, seconds) {
+            match workgroup_form_case(&mut g, 3, 16, 16, seconds) {
                 Ok(c) => report.vlasov.push(c),
                 Err(e) => report.not_run.push(format!("gpu-wg vlasov 16⁶: {e:#}")),
             }
@@ -705,7 +719,7 @@ fn bench_all(cli: &Cli, out: &Path, max_mib: u64, seconds: f64) -> Result<()> {
     let md = out.join("bench-all.md");
     std::fs::write(&json, serde_json::to_string_pretty(&doc)? + "\n")
         .with_context(|| format!("writing {}", json.display()))?;
-    let table = bench::all_markdown(std::slice::from_ref(&report), &command);
+    let table = bench::all_markdown(&report, &command);
     std::fs::write(&md, &table).with_context(|| format!("writing {}", md.display()))?;
     print!("{table}");
     println!("wrote {} and {}", json.display(), md.display());
@@ -746,12 +760,7 @@ fn bench_vlasov(cli: &Cli, out: Option<&Path>, max_mib: u64, seconds: f64) -> Re
             // (the default there is the barrier-free one).
             if let AnyBackend::Gpu(g) = any {
                 if nx.max(np) <= hvp::gpu::DIRECT_MAX_LEN {
-                    let label = "gpu-wg";
-                    eprintln!("bench vlasov: {label} d = {d}, nx = {nx}, np = {np} ...");
-                    g.shift_form_override = Some(hvp::gpu::ShiftForm::Workgroup);
-                    let case = bench::vlasov_case(g, label, d, nx, np, seconds);
-                    g.shift_form_override = None;
-                    results.push(case?);
+                    results.push(workgroup_form_case(g, d, nx, np, seconds)?);
                 }
             }
         }

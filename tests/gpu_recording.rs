@@ -2,12 +2,12 @@
 //! Hartree `advance` of several steps is one submit, with no host wait inside it, and once the
 //! first steps have run it creates no bind groups (their params come from the uniform arena
 //! and the bind groups from the cache). A recording too long for the arena is split into
-//! several submits and gives the same bits as one flushed step by step.
+//! several submits and gives the same bits as one submit.
 
 mod common;
 
 use common::{calibration_mixture, gpu, hartree_physics, start_hartree};
-use hvp::bench::weak_landau;
+use hvp::bench::{recorded, weak_landau};
 use hvp::gpu::GpuBackend;
 use hvp::vlasov::Numerics;
 use hvp::Backend;
@@ -27,11 +27,7 @@ fn a_vlasov_run_between_outputs_is_one_submit() {
         let mut s = weak_landau(&g, dim, nx, np, 0.05, &Numerics::default()).unwrap();
         // Warm-up: pipelines, scratch and the bind groups of each arena slot are made here.
         s.advance(&g, 0.1, 5).unwrap();
-        g.synchronize().unwrap();
-        let before = g.record_counts();
-        s.advance(&g, 0.1, 5).unwrap();
-        g.synchronize().unwrap();
-        let c = g.record_counts().since(&before);
+        let c = recorded(&g, || s.advance(&g, 0.1, 5)).unwrap();
         eprintln!("d = {dim}: 5 steps: {c:?}");
         assert_eq!(c.submits, 1, "d = {dim}: {c:?}");
         assert_eq!(c.bind_groups_created, 0, "d = {dim}: {c:?}");
@@ -53,11 +49,7 @@ fn a_hartree_run_between_outputs_is_one_submit() {
             &calibration_mixture(dim),
         );
         s.advance(&g, 0.01, 5).unwrap();
-        g.synchronize().unwrap();
-        let before = g.record_counts();
-        s.advance(&g, 0.01, 5).unwrap();
-        g.synchronize().unwrap();
-        let c = g.record_counts().since(&before);
+        let c = recorded(&g, || s.advance(&g, 0.01, 5)).unwrap();
         eprintln!("Hartree d = {dim}: 5 steps: {c:?}");
         assert_eq!(c.submits, 1, "d = {dim}: {c:?}");
         assert_eq!(c.bind_groups_created, 0, "d = {dim}: {c:?}");
@@ -75,11 +67,7 @@ fn a_recording_split_into_submits_gives_the_same_bits() {
         let mut run = |split: Option<usize>| {
             g.max_dispatches_per_submit_override = split;
             let mut s = weak_landau(&g, dim, nx, np, 0.05, &Numerics::default()).unwrap();
-            g.synchronize().unwrap();
-            let before = g.record_counts();
-            s.advance(&g, 0.05, 40).unwrap();
-            g.synchronize().unwrap();
-            let c = g.record_counts().since(&before);
+            let c = recorded(&g, || s.advance(&g, 0.05, 40)).unwrap();
             (g.download_real(&s.f).unwrap(), c)
         };
         let (whole, c_whole) = run(None);

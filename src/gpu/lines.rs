@@ -135,8 +135,6 @@ impl GpuBackend {
         mut record: impl FnMut(&wgpu::Buffer, LineBatch) -> Result<()>,
     ) -> Result<()> {
         let n = field.shape[axis];
-        let stride = strides_of(&field.shape)[axis];
-        let span = n * stride;
         let layout = &field.layout;
         let batches = axis_batches(layout, &field.shape, axis)?;
         if batches.is_empty() {
@@ -155,10 +153,12 @@ impl GpuBackend {
                 AxisBatch::Gathered { runs, w, batch } => {
                     let scratch = scratch.as_ref().expect("made for gathered batches");
                     let run_bytes = w as u64 * elem_bytes;
+                    let (rpo, span) = (batch.runs_per_outer, batch.span);
+                    // The axis stride: runs_per_outer runs of w lines.
+                    let stride = rpo * w;
                     let copies = |to_scratch: bool| {
                         for (g, run) in runs.clone().enumerate() {
-                            let origin =
-                                run / batch.runs_per_outer * span + run % batch.runs_per_outer * w;
+                            let origin = run / rpo * span + run % rpo * w;
                             for j in 0..n {
                                 let flat = origin + j * stride;
                                 let chunk = &field.chunks[flat / layout.chunk_len];
