@@ -8,8 +8,8 @@ use super::{GpuBackend, GpuField, REDUCE_ITEMS, WG_SIZE};
 use crate::backend::FieldInfo;
 use crate::gpu::shaders::Kernel;
 use crate::kernels::{
-    check_momenta, check_shift, check_sum_inner, Advection, LineBoundary, LineShift, MomentumAxes,
-    PhaseSums,
+    check_group, check_momenta, check_shift, check_sum_inner, Advection, GroupPath, LineBoundary,
+    LineShift, MomentumAxes, PhaseSums,
 };
 
 /// Elements a shift workgroup holds at least (short lines are batched up to this many).
@@ -189,6 +189,21 @@ impl Advection for GpuBackend {
         self.record_axis_lines(f, shift.axis, |buf, batch| {
             self.record_shift_batch(buf, &table_buf, n, batch, shift, table.len())
         })
+    }
+
+    fn group_path(&self, shape: &[usize], axes: &[usize]) -> GroupPath {
+        self.fused_group_path(shape, axes)
+    }
+
+    fn shift_group(&self, f: &mut GpuField, group: &[(&GpuField, LineShift)]) -> Result<()> {
+        check_group(f, group)?;
+        if self.record_fused_group(f, group)? {
+            return Ok(());
+        }
+        for (table, shift) in group {
+            self.shift_lines(f, table, shift)?;
+        }
+        Ok(())
     }
 
     fn sum_inner(&self, f: &GpuField, out: &mut GpuField, scale: f64) -> Result<()> {

@@ -23,6 +23,7 @@ mod matmul;
 mod quantize;
 mod recorder;
 pub mod shaders;
+mod shift_group;
 pub mod timer;
 
 use std::collections::HashMap;
@@ -191,6 +192,7 @@ pub(crate) fn params_layouts() -> Vec<shaders::ParamsLayout> {
         }),
     ];
     all.extend(advect::params_layouts());
+    all.extend(shift_group::params_layouts());
     all.extend(fft::params_layouts());
     all.extend(matmul::params_layouts());
     all.extend(hartree::params_layouts());

@@ -21,6 +21,7 @@ pub enum ShaderFile {
     Elementwise,
     Reduce,
     Advect,
+    ShiftGroup,
     Phase,
     Corner,
     Hartree,
@@ -29,11 +30,12 @@ pub enum ShaderFile {
 }
 
 impl ShaderFile {
-    pub const ALL: [ShaderFile; 9] = [
+    pub const ALL: [ShaderFile; 10] = [
         ShaderFile::Fft,
         ShaderFile::Elementwise,
         ShaderFile::Reduce,
         ShaderFile::Advect,
+        ShaderFile::ShiftGroup,
         ShaderFile::Phase,
         ShaderFile::Corner,
         ShaderFile::Hartree,
@@ -47,6 +49,7 @@ impl ShaderFile {
             ShaderFile::Elementwise => "elementwise.wgsl",
             ShaderFile::Reduce => "reduce.wgsl",
             ShaderFile::Advect => "advect.wgsl",
+            ShaderFile::ShiftGroup => "shift_group.wgsl",
             ShaderFile::Phase => "phase.wgsl",
             ShaderFile::Corner => "corner.wgsl",
             ShaderFile::Hartree => "hartree.wgsl",
@@ -61,6 +64,7 @@ impl ShaderFile {
             ShaderFile::Elementwise => include_str!("../../shaders/elementwise.wgsl"),
             ShaderFile::Reduce => include_str!("../../shaders/reduce.wgsl"),
             ShaderFile::Advect => include_str!("../../shaders/advect.wgsl"),
+            ShaderFile::ShiftGroup => include_str!("../../shaders/shift_group.wgsl"),
             ShaderFile::Phase => include_str!("../../shaders/phase.wgsl"),
             ShaderFile::Corner => include_str!("../../shaders/corner.wgsl"),
             ShaderFile::Hartree => include_str!("../../shaders/hartree.wgsl"),
@@ -95,6 +99,12 @@ impl ShaderFile {
                 ("DEGREE", 5),
                 ("PERIODIC", 1),
             ],
+            ShaderFile::ShiftGroup => vec![
+                ("TILE", 4096),
+                ("PER_INV", 16),
+                ("WG_SIZE", 256),
+                ("DEGREE", 5),
+            ],
             ShaderFile::Phase => vec![("WG_SIZE", 256), ("ITEMS", 16)],
         }
     }
@@ -115,6 +125,7 @@ impl Kernel {
 
     pub const SHIFT_LINES: Kernel = Kernel::new(ShaderFile::Advect, "shift_lines");
     pub const SHIFT_LINES_DIRECT: Kernel = Kernel::new(ShaderFile::Advect, "shift_lines_direct");
+    pub const SHIFT_GROUP: Kernel = Kernel::new(ShaderFile::ShiftGroup, "shift_group");
     pub const SUM_INNER: Kernel = Kernel::new(ShaderFile::Phase, "sum_inner");
     pub const PHASE_SUMS: Kernel = Kernel::new(ShaderFile::Phase, "phase_sums");
     pub const FFT_LINES: Kernel = Kernel::new(ShaderFile::Fft, "fft_lines");
@@ -136,9 +147,10 @@ impl Kernel {
     pub const SEPARATION_WINDOW: Kernel = Kernel::new(ShaderFile::Quantize, "separation_window");
     pub const WEYL_GATHER: Kernel = Kernel::new(ShaderFile::Quantize, "weyl_gather");
 
-    pub const ALL: [Kernel; 22] = [
+    pub const ALL: [Kernel; 23] = [
         Kernel::SHIFT_LINES,
         Kernel::SHIFT_LINES_DIRECT,
+        Kernel::SHIFT_GROUP,
         Kernel::SUM_INNER,
         Kernel::PHASE_SUMS,
         Kernel::FFT_LINES,
@@ -167,6 +179,7 @@ fn shared_snippet(name: &str) -> Option<&'static str> {
         "complex" => Some(include_str!("../../shaders/shared/complex.wgsl")),
         "grid" => Some(include_str!("../../shaders/shared/grid.wgsl")),
         "lines" => Some(include_str!("../../shaders/shared/lines.wgsl")),
+        "stencil" => Some(include_str!("../../shaders/shared/stencil.wgsl")),
         _ => None,
     }
 }
@@ -344,7 +357,7 @@ mod tests {
                 t.name
             );
         }
-        assert_eq!(seen.len(), 13, "params structs checked");
+        assert_eq!(seen.len(), 14, "params structs checked");
     }
 
     /// Every `Kernel` constant names an entry point of its file, and every entry point of
