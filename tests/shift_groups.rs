@@ -298,6 +298,41 @@ fn gpu_fused_kicks_hold_across_chunks() {
     assert!(rel_err_real(&grouped, &reference) < 1e-5);
 }
 
+/// Groups whose tiles do not fit (here a tile of at most 100 elements): the first axis of
+/// each is swept, the last two fused; at 40 elements nothing fuses. Both against the CPU.
+#[test]
+fn gpu_groups_too_large_for_a_tile_split() {
+    let Some(mut g) = gpu(None) else { return };
+    let cpu = CpuBackend::new();
+    let mut r = rng("shift_groups_split");
+    let shape = [6, 7, 6, 6, 7, 8];
+    let data = random_real(&mut r, shape.iter().product());
+    for (tile, expect) in [(100, "split"), (40, "per axis")] {
+        g.group_tile_override = Some(tile);
+        for (name, group) in
+            ["drifts", "kicks"]
+                .into_iter()
+                .zip(groups(&mut r, &shape, 5, LineBoundary::Zero))
+        {
+            let axes: Vec<usize> = group.iter().map(|(_, s)| s.axis).collect();
+            let path = g.group_path(&shape, &axes);
+            match expect {
+                "split" => assert!(
+                    matches!(path, GroupPath::Split { fused: 2, .. }),
+                    "{path:?}"
+                ),
+                _ => assert!(matches!(path, GroupPath::PerAxis { .. }), "{path:?}"),
+            }
+            let (_, reference) = both(&cpu, &shape, &data, &group);
+            let (per_axis, grouped) = both(&g, &shape, &data, &group);
+            let e = rel_err_real(&grouped, &reference);
+            eprintln!("gpu {name} ({}): {e:.2e} against the CPU", path.describe(3));
+            assert!(e < 1e-5, "{name}: {e:e}");
+            assert!(rel_err_real(&grouped, &per_axis) < 1e-6);
+        }
+    }
+}
+
 /// The bench's Landau state (amplitude 0.05) with the given splitting.
 fn landau_solver<B: hvp::kernels::Advection>(
     b: &B,

@@ -123,6 +123,9 @@ pub struct GpuBackend {
     pub max_workgroups_per_dim_override: Option<u32>,
     /// The form of the shift kernel on strided axes (`shift_form`); `None` takes the default.
     pub shift_form_override: Option<ShiftForm>,
+    /// Tests: the elements a fused shift-group tile may hold, below what workgroup memory
+    /// holds (to reach the split and per-axis paths on small fields).
+    pub group_tile_override: Option<usize>,
     /// Submit a recording once it holds this many dispatches instead of when the uniform
     /// arena is full (tests use it to split recordings at small sizes).
     pub max_dispatches_per_submit_override: Option<usize>,
@@ -237,6 +240,7 @@ impl GpuBackend {
             max_workgroups_per_dim_override: None,
             max_dispatches_per_submit_override: None,
             shift_form_override: None,
+            group_tile_override: None,
             dispatch_log: Mutex::new(Vec::new()),
         }
     }

@@ -10,7 +10,7 @@ use super::{GpuBackend, GpuField, WG_SIZE};
 use crate::backend::FieldInfo;
 use crate::field::{strides_of, ChunkLayout};
 use crate::gpu::shaders::Kernel;
-use crate::kernels::{GroupPath, LineBoundary, LineShift};
+use crate::kernels::{Advection, GroupPath, LineBoundary, LineShift};
 
 /// Most tile elements one invocation keeps in private memory while an axis is shifted.
 const MAX_PER_INVOCATION: usize = 64;
@@ -56,7 +56,7 @@ pub(super) fn tiling_for(
     let capacity = capacity.min(MAX_PER_INVOCATION * WG_SIZE as usize);
     if rows > capacity {
         return Err(format!(
-            "a tile of {rows} elements exceeds the {capacity} this adapter's workgroup memory holds"
+            "a tile of {rows} elements exceeds the {capacity} that fit workgroup memory here"
         ));
     }
     if layout.n_chunks > 1 && !layout.chunk_len.is_multiple_of(rows * columns) {
@@ -80,6 +80,26 @@ pub(super) fn tiling_for(
         rows,
         columns,
         width,
+    })
+}
+
+/// Where a whole group does not fuse, its longest run of last axes that does: (the index in
+/// `axes` where the run starts, its tiling). Only for groups in increasing axis order, so that
+/// sweeping the others first keeps the group's order (and its bits).
+fn fused_suffix(
+    shape: &[usize],
+    layout: &ChunkLayout,
+    axes: &[usize],
+    capacity: usize,
+) -> Option<(usize, GroupTiling)> {
+    if !axes.is_sorted() {
+        return None;
+    }
+    (1..axes.len().saturating_sub(1)).find_map(|first| {
+        Some((
+            first,
+            tiling_for(shape, layout, &axes[first..], capacity).ok()?,
+        ))
     })
 }
 
@@ -148,10 +168,12 @@ fn to_u32(v: usize, what: &str) -> Result<u32> {
 impl GpuBackend {
     /// Elements a fused tile holds in this adapter's workgroup memory.
     fn group_tile_capacity(&self) -> usize {
-        self.ctx.limits.max_compute_workgroup_storage_size as usize / 4
+        let memory = self.ctx.limits.max_compute_workgroup_storage_size as usize / 4;
+        self.group_tile_override.map_or(memory, |o| o.min(memory))
     }
 
-    /// `Advection::group_path` on the GPU.
+    /// `Advection::group_path` on the GPU: the whole group fused, else its longest run of
+    /// last axes that fuses (`fused_suffix`), else one sweep per axis.
     pub(super) fn fused_group_path(&self, shape: &[usize], axes: &[usize]) -> GroupPath {
         let layout = match ChunkLayout::new(shape, self.max_chunk_len()) {
             Ok(l) => l,
@@ -161,37 +183,76 @@ impl GpuBackend {
                 }
             }
         };
-        match tiling_for(shape, &layout, axes, self.group_tile_capacity()) {
-            Ok(t) => GroupPath::Fused {
+        let capacity = self.group_tile_capacity();
+        let reason = match tiling_for(shape, &layout, axes, capacity) {
+            Ok(t) => {
+                return GroupPath::Fused {
+                    tile_elems: t.tile_elems(),
+                }
+            }
+            Err(reason) => reason,
+        };
+        match fused_suffix(shape, &layout, axes, capacity) {
+            Some((first, t)) => GroupPath::Split {
+                fused: axes.len() - first,
                 tile_elems: t.tile_elems(),
+                reason,
             },
-            Err(reason) => GroupPath::PerAxis { reason },
+            None => GroupPath::PerAxis { reason },
         }
     }
 
-    /// Records the group as one fused pass and returns true, or returns false (recording
-    /// nothing) where the group has no fused path: the caller then sweeps axis by axis.
+    /// Records the group as one fused pass, or as sweeps of its first axes and one fused pass
+    /// of the rest (`fused_suffix`), and returns true; or returns false (recording nothing)
+    /// where no part of the group fuses: the caller then sweeps axis by axis.
     pub(super) fn record_fused_group(
         &self,
-        f: &GpuField,
+        f: &mut GpuField,
         group: &[(&GpuField, LineShift)],
     ) -> Result<bool> {
         // Axes of one point are left alone (as shift_lines leaves them).
         let group: Vec<_> = group.iter().filter(|(_, s)| f.shape[s.axis] > 1).collect();
         let axes: Vec<usize> = group.iter().map(|(_, s)| s.axis).collect();
-        let Ok(t) = tiling_for(&f.shape, &f.layout, &axes, self.group_tile_capacity()) else {
-            return Ok(false);
+        let capacity = self.group_tile_capacity();
+        let (first, t) = match tiling_for(&f.shape, &f.layout, &axes, capacity) {
+            Ok(t) => (0, t),
+            Err(_) => match fused_suffix(&f.shape, &f.layout, &axes, capacity) {
+                Some(split) => split,
+                None => return Ok(false),
+            },
         };
-        let degree = group[0].1.degree;
-        if group.iter().any(|(_, s)| s.degree != degree) {
+        if !self.fused_pass_applies(&t, &group[first..]) {
             return Ok(false);
         }
+        for (table, shift) in &group[..first] {
+            self.shift_lines(f, table, shift)?;
+        }
+        self.record_fused_pass(f, &t, &group[first..])?;
+        Ok(true)
+    }
+
+    /// Whether the kernel can run `group` on tiles `t`: one degree, addressable tables.
+    fn fused_pass_applies(&self, t: &GroupTiling, group: &[&(&GpuField, LineShift)]) -> bool {
+        let degree = group[0].1.degree;
+        group.iter().all(|(table, s)| {
+            s.degree == degree && table_addressing(t, s.table_div, table.len()).is_some()
+        })
+    }
+
+    /// Records the fused pass of `group` (checked by `fused_pass_applies`) over tiles `t`.
+    fn record_fused_pass(
+        &self,
+        f: &GpuField,
+        t: &GroupTiling,
+        group: &[&(&GpuField, LineShift)],
+    ) -> Result<()> {
+        let axes: Vec<usize> = group.iter().map(|(_, s)| s.axis).collect();
+        let degree = group[0].1.degree;
         let strides = strides_of(&f.shape[t.lo..t.lo + axes.len()]);
         let mut params_axes = [GroupAxis::default(); 3];
         for (a, (table, shift)) in group.iter().enumerate() {
-            let Some((on_outer, div)) = table_addressing(&t, shift.table_div, table.len()) else {
-                return Ok(false);
-            };
+            let (on_outer, div) = table_addressing(t, shift.table_div, table.len())
+                .expect("checked by fused_pass_applies");
             params_axes[a] = GroupAxis {
                 n: to_u32(f.shape[shift.axis], "line length")?,
                 stride: to_u32(strides[shift.axis - t.lo], "row stride")?,
@@ -239,7 +300,7 @@ impl GpuBackend {
             let storage = [(0, chunk), (1, table(0)), (2, table(1)), (3, table(2))];
             self.dispatch("shift group", &pipeline, &storage, (4, &params), grid)?;
         }
-        Ok(true)
+        Ok(())
     }
 }
 
@@ -272,6 +333,29 @@ mod tests {
         // One axis, or axes that are not adjacent: no fused pass.
         assert!(tiling_for(&s, &layout(&s, 1 << 22), &[3], 4096).is_err());
         assert!(tiling_for(&s, &layout(&s, 1 << 22), &[0, 2], 4096).is_err());
+    }
+
+    /// 32⁶ with 48 KiB of workgroup memory (12288 f32): neither group fits a tile whole, so
+    /// the first axis of each is swept and the last two are fused.
+    #[test]
+    fn groups_too_large_for_a_tile_fuse_their_last_axes() {
+        let s = [32; 6];
+        let l = layout(&s, 1 << 28);
+        assert!(tiling_for(&s, &l, &[3, 4, 5], 12288).is_err());
+        let (first, t) = fused_suffix(&s, &l, &[3, 4, 5], 12288).unwrap();
+        assert_eq!(
+            (first, t.lo, t.rows, t.columns, t.width),
+            (1, 4, 1024, 1, 1)
+        );
+        let (first, t) = fused_suffix(&s, &l, &[0, 1, 2], 12288).unwrap();
+        assert_eq!(
+            (first, t.lo, t.rows, t.columns, t.width),
+            (1, 1, 1024, 32768, 8)
+        );
+        // Not in increasing order: no split (it would reorder the shifts).
+        assert!(fused_suffix(&s, &l, &[5, 4, 3], 12288).is_none());
+        // Two axes only: a suffix of one axis is no fusion.
+        assert!(fused_suffix(&s, &l, &[4, 5], 512).is_none());
     }
 
     #[test]

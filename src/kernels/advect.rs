@@ -75,6 +75,13 @@ pub enum GroupPath {
     /// whole lines along every axis of the group, and all the shifts run on a tile while it is
     /// in cache. `tile_elems` is the size of one tile.
     Fused { tile_elems: usize },
+    /// The last `fused` axes of the group in one pass (tiles of `tile_elems`), after one sweep
+    /// per axis for the others, and why the whole group was not fused.
+    Split {
+        fused: usize,
+        tile_elems: usize,
+        reason: String,
+    },
     /// One sweep over the array per axis, and why the group was not fused.
     PerAxis { reason: String },
 }
@@ -84,6 +91,7 @@ impl GroupPath {
     pub fn passes(&self, axes: usize) -> usize {
         match self {
             GroupPath::Fused { .. } => 1,
+            GroupPath::Split { fused, .. } => 1 + axes - fused,
             GroupPath::PerAxis { .. } => axes,
         }
     }
@@ -95,6 +103,14 @@ impl GroupPath {
             GroupPath::Fused { tile_elems } => {
                 format!("{axes} in one pass (tiles of {tile_elems} elements)")
             }
+            GroupPath::Split {
+                fused,
+                tile_elems,
+                reason,
+            } => format!(
+                "{axes}: the last {fused} in one pass (tiles of {tile_elems} elements), the \
+                 others one sweep each ({reason})"
+            ),
             GroupPath::PerAxis { reason } => format!("{axes}, one sweep each ({reason})"),
         }
     }
