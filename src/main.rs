@@ -668,19 +668,57 @@ fn bench_backends(cli: &Cli, kernels: JobKernels) -> Result<Vec<AnyBackend>> {
     Ok(backends)
 }
 
-/// A Vlasov bench case on the GPU with the workgroup-memory shift on strided axes (row
-/// `gpu-wg`), to set beside the default barrier-free one.
-fn workgroup_form_case(
+/// The GPU's alternatives to its default Vlasov path that the bench times beside it: the
+/// workgroup-memory shift on strided axes (row `gpu-wg`, against the barrier-free one), and
+/// for d > 1 the other way of running shift groups (row `gpu-sweeps` where fused tiles are the
+/// default, `gpu-fused` where per-axis sweeps are: `GpuBackend::fuse_groups`).
+#[derive(Clone, Copy)]
+enum GpuVariant {
+    WorkgroupShift,
+    OtherGroupPath,
+}
+
+impl GpuVariant {
+    fn label(self, g: &GpuBackend) -> &'static str {
+        match self {
+            GpuVariant::WorkgroupShift => "gpu-wg",
+            GpuVariant::OtherGroupPath if g.fuse_groups => "gpu-sweeps",
+            GpuVariant::OtherGroupPath => "gpu-fused",
+        }
+    }
+
+    /// The variants that differ from the default on a case.
+    fn for_case(d: usize, nx: usize, np: usize) -> Vec<GpuVariant> {
+        let mut v = Vec::new();
+        if nx.max(np) <= hvp::gpu::DIRECT_MAX_LEN {
+            v.push(GpuVariant::WorkgroupShift);
+        }
+        if d > 1 {
+            v.push(GpuVariant::OtherGroupPath);
+        }
+        v
+    }
+}
+
+/// A Vlasov bench case on the GPU with `variant` in place of the default path.
+fn variant_case(
     g: &mut GpuBackend,
+    variant: GpuVariant,
     d: usize,
     nx: usize,
     np: usize,
     seconds: f64,
 ) -> Result<bench::VlasovCase> {
-    eprintln!("bench: gpu-wg vlasov d = {d}, nx = {nx}, np = {np} ...");
-    g.shift_form_override = Some(hvp::gpu::ShiftForm::Workgroup);
-    let case = bench::vlasov_case(g, "gpu-wg", d, nx, np, seconds);
+    let label = variant.label(g);
+    eprintln!("bench: {label} vlasov d = {d}, nx = {nx}, np = {np} ...");
+    let fuse_groups = g.fuse_groups;
+    match variant {
+        GpuVariant::WorkgroupShift => g.shift_form_override = Some(hvp::gpu::ShiftForm::Workgroup),
+        GpuVariant::OtherGroupPath => g.fuse_groups = !fuse_groups,
+    }
+    let case = bench::vlasov_case(g, label, d, nx, np, seconds);
     g.shift_form_override = None;
+    g.fuse_groups = fuse_groups;
     case
 }
 
@@ -696,13 +734,17 @@ fn bench_all(cli: &Cli, out: &Path, max_mib: u64, seconds: f64) -> Result<()> {
     let label = backend.label();
     let mut report =
         with_backend!(&backend, b => bench::run_all(b, label, max_mib << 20, seconds))?;
-    // The 16⁶ step again with the workgroup-memory shift on strided axes, against the default
-    // barrier-free one: which form wins on this device.
+    // The 16⁶ step again with the workgroup-memory shift on strided axes and with per-axis
+    // sweeps, against the defaults (barrier-free shift, fused groups): what wins on this device.
     if let AnyBackend::Gpu(mut g) = backend {
         if report.vlasov.iter().any(|c| c.nx == 16) {
-            match workgroup_form_case(&mut g, 3, 16, 16, seconds) {
-                Ok(c) => report.vlasov.push(c),
-                Err(e) => report.not_run.push(format!("gpu-wg vlasov 16⁶: {e:#}")),
+            for variant in GpuVariant::for_case(3, 16, 16) {
+                match variant_case(&mut g, variant, 3, 16, 16, seconds) {
+                    Ok(c) => report.vlasov.push(c),
+                    Err(e) => report
+                        .not_run
+                        .push(format!("{} vlasov 16⁶: {e:#}", variant.label(&g))),
+                }
             }
         }
     }
@@ -756,11 +798,10 @@ fn bench_vlasov(cli: &Cli, out: Option<&Path>, max_mib: u64, seconds: f64) -> Re
             eprintln!("bench vlasov: {label} d = {d}, nx = {nx}, np = {np} ...");
             results
                 .push(with_backend!(&*any, b => bench::vlasov_case(b, label, d, nx, np, seconds))?);
-            // On the GPU, the same case again with the workgroup-memory shift on strided axes
-            // (the default there is the barrier-free one).
+            // On the GPU, the same case again along each alternative path.
             if let AnyBackend::Gpu(g) = any {
-                if nx.max(np) <= hvp::gpu::DIRECT_MAX_LEN {
-                    results.push(workgroup_form_case(g, d, nx, np, seconds)?);
+                for variant in GpuVariant::for_case(d, nx, np) {
+                    results.push(variant_case(g, variant, d, nx, np, seconds)?);
                 }
             }
         }

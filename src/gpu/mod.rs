@@ -123,6 +123,11 @@ pub struct GpuBackend {
     pub max_workgroups_per_dim_override: Option<u32>,
     /// The form of the shift kernel on strided axes (`shift_form`); `None` takes the default.
     pub shift_form_override: Option<ShiftForm>,
+    /// Whether shift groups run as fused tile passes where they fit (`Advection::shift_group`).
+    /// Default: on hardware adapters. On software ones (lavapipe) the per-axis sweeps measured
+    /// about 2× faster than the fused tiles (workgroup memory and barriers are dear on a CPU;
+    /// docs/bench/README.md), so they sweep unless a test or the bench sets it.
+    pub fuse_groups: bool,
     /// Tests: the elements a fused shift-group tile may hold, below what workgroup memory
     /// holds (to reach the split and per-axis paths on small fields).
     pub group_tile_override: Option<usize>,
@@ -225,6 +230,7 @@ impl GpuBackend {
     }
 
     pub fn with_context(ctx: GpuContext) -> Self {
+        let fuse_groups = !ctx.adapter.software;
         Self {
             ctx,
             pipelines: Mutex::new(HashMap::new()),
@@ -241,6 +247,7 @@ impl GpuBackend {
             max_dispatches_per_submit_override: None,
             shift_form_override: None,
             group_tile_override: None,
+            fuse_groups,
             dispatch_log: Mutex::new(Vec::new()),
         }
     }

@@ -175,6 +175,11 @@ impl GpuBackend {
     /// `Advection::group_path` on the GPU: the whole group fused, else its longest run of
     /// last axes that fuses (`fused_suffix`), else one sweep per axis.
     pub(super) fn fused_group_path(&self, shape: &[usize], axes: &[usize]) -> GroupPath {
+        if !self.fuse_groups {
+            return GroupPath::PerAxis {
+                reason: "fused tiles are off on software adapters (`fuse_groups`)".into(),
+            };
+        }
         let layout = match ChunkLayout::new(shape, self.max_chunk_len()) {
             Ok(l) => l,
             Err(e) => {
@@ -210,6 +215,9 @@ impl GpuBackend {
         f: &mut GpuField,
         group: &[(&GpuField, LineShift)],
     ) -> Result<bool> {
+        if !self.fuse_groups {
+            return Ok(false);
+        }
         // Axes of one point are left alone (as shift_lines leaves them).
         let group: Vec<_> = group.iter().filter(|(_, s)| f.shape[s.axis] > 1).collect();
         let axes: Vec<usize> = group.iter().map(|(_, s)| s.axis).collect();
