@@ -29,7 +29,7 @@
 //! per step while it misses |λ|(1 − |x|) ≫ that: a small but growing increment is the sign of
 //! such a group, so the rule waits until the increments shrink, which they do once the group
 //! is past |x| = 1/√3, where what it still misses is about its increment. (A random spectrum
-//! with min |λ|/α = 8·10⁻⁴ stopped 1.6·10⁻⁵ short on f32 when the rule looked at the size of
+//! with min |λ|/α = 7.6·10⁻⁴ stopped 1.6·10⁻⁵ short on f32 when the rule looked at the size of
 //! the increment alone.) What the rule can still miss is a group deep in the linear phase
 //! whose growing increment hides under the shrinking increment of the others, W·|x| ≲ tol·t
 //! for its |λ|-weight W, which the quadratic phase of the others makes short-lived.
