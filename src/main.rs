@@ -533,7 +533,16 @@ fn run_config(
             let backend = cli.open_backend(JobKernels::Poisson)?;
             with_backend!(&backend, b => demo::run(b, cfg, &out).map(|_| ()))
         }
-        "vlasov" => plan_or_run!(vlasov::job::VlasovJob, vlasov::job::run, JobKernels::Vlasov),
+        "vlasov" => {
+            // The Vlasov plan also names the passes a step makes on the opened backend.
+            let job: vlasov::job::VlasovJob = config::job(&table)?;
+            let backend = cli.open_backend(JobKernels::Vlasov)?;
+            let limits = backend.limits();
+            if plan_only {
+                return with_backend!(&backend, b => job.plan_on(b, &limits).map(|_| ()));
+            }
+            with_backend!(&backend, b => vlasov::job::run(b, limits, job, &out, false).map(|_| ()))
+        }
         "hartree" => plan_or_run!(
             hartree::job::HartreeJob,
             hartree::job::run,

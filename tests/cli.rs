@@ -950,6 +950,13 @@ fn plan_only_prints_the_plan_and_writes_nothing() {
             "{args:?}: {text}"
         );
         assert!(!out.exists(), "{args:?} wrote {}", out.display());
+        if args[1] == "configs/landau_3d.toml" {
+            // The Vlasov plan counts the bytes a step moves: 2 fused passes, ρ, the merged drifts.
+            assert!(
+                text.contains("2.70 passes, 43.2 B per cell per step"),
+                "{text}"
+            );
+        }
     }
     let o = hvp()
         .args(["run", "configs/poisson_periodic_3d.toml", "--plan-only"])

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::diagnostics::{measure, Diagnostics};
 use super::init::Initial;
 use super::norms::{sobolev_norms, velocity_moment};
-use super::{GridConfig, Numerics, PhaseGrid, Physics, Vlasov};
+use super::{GridConfig, Numerics, PhaseGrid, Physics, StepTraffic, Vlasov};
 use crate::backend::Backend;
 use crate::kernels::Advection;
 use crate::output::{plot_heatmap, plot_lines, write_npy_f64, CsvWriter};
@@ -60,6 +60,22 @@ fn four() -> i32 {
 
 impl VlasovJob {
     /// Prints the plan and refuses runs that cannot work, saying why.
+    /// `plan`, and then the passes over f that a step makes on `backend` and the bytes they
+    /// move per cell (`StepTraffic`).
+    pub fn plan_on<B: Backend + Advection>(
+        &self,
+        backend: &B,
+        limits: &Limits,
+    ) -> Result<(PhaseGrid, Schedule)> {
+        let (grid, schedule) = self.plan(limits)?;
+        let traffic = StepTraffic::of(backend, &grid, &self.numerics);
+        println!(
+            "  passes over f: {}",
+            traffic.describe(schedule.output_every)
+        );
+        Ok((grid, schedule))
+    }
+
     pub fn plan(&self, limits: &Limits) -> Result<(PhaseGrid, Schedule)> {
         let grid = PhaseGrid::new(self.physics.dim, &self.grid, self.physics.boundary)?;
         self.initial.validate(&self.physics)?;
@@ -217,14 +233,10 @@ pub fn run<B: Backend + Advection>(
     quiet: bool,
 ) -> Result<(RunSummary, Vec<Diagnostics>)> {
     let started = Instant::now();
-    let (grid, schedule) = job.plan(&limits)?;
+    let (grid, schedule) = job.plan_on(backend, &limits)?;
     std::fs::create_dir_all(out.join("slices"))
         .with_context(|| format!("creating the output folder {}", out.display()))?;
     let mut solver = Vlasov::new(backend, &job.physics, &job.grid, &job.numerics)?;
-    println!(
-        "  passes over f: {}",
-        solver.traffic(backend).describe(schedule.output_every)
-    );
     solver.load(backend, &job.initial)?;
     if !job.diagnostics.sobolev.is_empty() {
         let f0 = backend.download_real(&solver.f)?;

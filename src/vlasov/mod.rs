@@ -213,6 +213,23 @@ pub struct StepTraffic {
 }
 
 impl StepTraffic {
+    /// The passes that a solver of `grid` and `numerics` makes on `backend`, from the pass
+    /// geometry alone (nothing is allocated: the plan prints this before a run).
+    pub fn of<B: Advection>(backend: &B, grid: &PhaseGrid, numerics: &Numerics) -> Self {
+        let d = grid.dim;
+        let shape = grid.shape();
+        StepTraffic {
+            dim: d,
+            stages: match numerics.splitting {
+                Splitting::Strang => 1,
+                Splitting::FourthOrder => 3,
+            },
+            real_bytes: backend.real_bytes(),
+            drift: backend.group_path(&shape, &(0..d).collect::<Vec<_>>()),
+            kick: backend.group_path(&shape, &(d..2 * d).collect::<Vec<_>>()),
+        }
+    }
+
     /// Reads and writes of f per step (one pass = one read and one write of every cell; ρ is
     /// a read only, half a pass) for runs of `steps` steps between outputs.
     pub fn passes_per_step(&self, steps: usize) -> f64 {
@@ -428,18 +445,7 @@ impl<B: Backend + Advection> Vlasov<B> {
 
     /// The passes over f that `advance` makes on `backend`, and the bytes they move.
     pub fn traffic(&self, backend: &B) -> StepTraffic {
-        let d = self.grid.dim;
-        let shape = self.grid.shape();
-        StepTraffic {
-            dim: d,
-            stages: match self.numerics.splitting {
-                Splitting::Strang => 1,
-                Splitting::FourthOrder => 3,
-            },
-            real_bytes: backend.real_bytes(),
-            drift: backend.group_path(&shape, &(0..d).collect::<Vec<_>>()),
-            kick: backend.group_path(&shape, &(d..2 * d).collect::<Vec<_>>()),
-        }
+        StepTraffic::of(backend, &self.grid, &self.numerics)
     }
 
     pub fn rho(&self) -> &B::Field {
