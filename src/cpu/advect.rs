@@ -5,6 +5,7 @@ use anyhow::{bail, Result};
 use rayon::prelude::*;
 
 use super::lines::{for_each_line, SharedMut};
+use super::simd::simd_dispatch;
 use super::{CpuBackend, CpuData, CpuField};
 use crate::backend::FieldInfo;
 use crate::field::strides_of;
@@ -17,9 +18,17 @@ use crate::kernels::{
 /// the group must fit, and the tile should stay in the core's cache while all its shifts run.
 const MAX_TILE_ELEMS: usize = 1 << 18;
 
-/// The tile size a fused pass over leading axes aims at (256 KiB of f64, about a core's L2):
-/// the position block times as many trailing columns as fit.
-const TARGET_TILE_ELEMS: usize = 1 << 15;
+/// The tile size a fused pass over leading axes aims at (1 MiB of f64, half a 2 MiB L2): the
+/// position block times as many trailing columns as fit, in whole cache lines (`ROW_ALIGN`).
+const TARGET_TILE_ELEMS: usize = 1 << 17;
+
+/// A leading tile's rows are a multiple of 8 columns (64 B, a cache line) where the field's
+/// rows allow it: narrower rows would share cache lines with the next tile's and read them
+/// twice.
+const ROW_ALIGN: usize = 8;
+
+/// f64 lanes the row kernels handle at a time: one AVX-512 vector, two AVX2 ones.
+const LANES: usize = 8;
 
 /// Neighbouring lines with one shift that go row by row (`shift_rows`); shorter runs (lines
 /// whose shifts differ from their neighbours', as along x_i when p_i is the fastest axis) are
@@ -56,7 +65,12 @@ fn tiling(shape: &[usize], axes: &[usize]) -> std::result::Result<Tiling, String
     let block: usize = shape[..end].iter().product();
     if end < shape.len() && block <= MAX_TILE_ELEMS {
         let columns: usize = shape[end..].iter().product();
-        let width = (TARGET_TILE_ELEMS / block).clamp(1, columns);
+        let mut width = (TARGET_TILE_ELEMS / block).clamp(1, columns);
+        if width >= ROW_ALIGN && columns.is_multiple_of(ROW_ALIGN) {
+            width -= width % ROW_ALIGN;
+        } else if columns.is_multiple_of(ROW_ALIGN) && block * ROW_ALIGN <= MAX_TILE_ELEMS {
+            width = ROW_ALIGN;
+        }
         return Ok(Tiling::Leading {
             end,
             block,
@@ -86,30 +100,165 @@ struct TileScratch {
     /// Per column of a strided sweep: the shift's bits, its stencil offset and weights.
     columns: Vec<(u64, i64, [f64; MAX_DEGREE + 1])>,
     w: [f64; MAX_DEGREE + 1],
+    /// Weights per tile column, tap-major (`SweepShift::Columns`): tap m of column c at
+    /// m·columns + c.
+    column_weights: Vec<f64>,
+    /// Runs [a, b) of tile columns whose shifts have one stencil offset k: (a, b, k).
+    column_runs: Vec<(usize, usize, i64)>,
+}
+
+/// How the shift of one sweep over a tile varies from line to line.
+#[derive(Clone, Copy)]
+enum SweepShift<'a> {
+    /// One shift for every line of the tile (a kick: the momentum block of one position).
+    Uniform(f64),
+    /// One shift per column of the tile's last axis, which the sweep does not shift (a drift:
+    /// the shift along x_i follows p_i, and a leading tile's columns are momenta).
+    Columns(&'a [f64]),
+    /// Any other: the shift of the line through tile element e.
+    General(&'a dyn Fn(usize) -> f64),
+}
+
+impl<'a> SweepShift<'a> {
+    /// Columns that all share one shift are a uniform sweep.
+    #[inline(always)]
+    fn simplified(&self) -> SweepShift<'a> {
+        match *self {
+            SweepShift::Columns(c) if c.iter().all(|s| s.to_bits() == c[0].to_bits()) => {
+                SweepShift::Uniform(c[0])
+            }
+            other => other,
+        }
+    }
+
+    /// The shift of the line through tile element e.
+    #[inline(always)]
+    fn at(&self, e: usize) -> f64 {
+        match self {
+            SweepShift::Uniform(s) => *s,
+            SweepShift::Columns(c) => c[e % c.len()],
+            SweepShift::General(f) => f(e),
+        }
+    }
+}
+
+/// The weights of the taps of `weighted_sum`: one per tap for every output, or one per tap
+/// and output.
+trait TapWeights {
+    /// The weight of tap m for outputs i..i + LANES.
+    fn lanes(&self, m: usize, i: usize) -> [f64; LANES];
+    /// The weight of tap m for output i.
+    fn one(&self, m: usize, i: usize) -> f64;
+}
+
+/// One weight per tap.
+impl TapWeights for &[f64] {
+    #[inline(always)]
+    fn lanes(&self, m: usize, _: usize) -> [f64; LANES] {
+        [self[m]; LANES]
+    }
+    #[inline(always)]
+    fn one(&self, m: usize, _: usize) -> f64 {
+        self[m]
+    }
+}
+
+/// Weights per tap and output: tap m of output i at `w[m·stride + i]`.
+struct PerOutput<'a> {
+    w: &'a [f64],
+    stride: usize,
+}
+
+impl TapWeights for PerOutput<'_> {
+    #[inline(always)]
+    fn lanes(&self, m: usize, i: usize) -> [f64; LANES] {
+        self.w[m * self.stride + i..][..LANES].try_into().unwrap()
+    }
+    #[inline(always)]
+    fn one(&self, m: usize, i: usize) -> f64 {
+        self.w[m * self.stride + i]
+    }
+}
+
+/// o[i] = Σ_m w_m·(taps[m][i] − base[i]) + base[i], the taps added in order m = 0, 1, …: the
+/// increment form of a Lagrange stencil (mass is kept whatever the rounding of the weights),
+/// for neighbouring outputs side by side. `LANES` outputs at a time accumulate in registers,
+/// so each output is written once and each tap read once.
+#[inline(always)]
+fn weighted_sum(o: &mut [f64], taps: &[&[f64]], base: &[f64], w: impl TapWeights) {
+    let n = o.len();
+    let base = &base[..n];
+    let mut i = 0;
+    // Four vectors at a time: four independent chains of additions hide their latency.
+    while i + 4 * LANES <= n {
+        let mut b = [[0.0; LANES]; 4];
+        for (q, bq) in b.iter_mut().enumerate() {
+            *bq = base[i + q * LANES..][..LANES].try_into().unwrap();
+        }
+        let mut acc = [[0.0; LANES]; 4];
+        for (m, tap) in taps.iter().enumerate() {
+            let tap = &tap[i..i + 4 * LANES];
+            for q in 0..4 {
+                let v: [f64; LANES] = tap[q * LANES..][..LANES].try_into().unwrap();
+                let wm = w.lanes(m, i + q * LANES);
+                for l in 0..LANES {
+                    acc[q][l] += wm[l] * (v[l] - b[q][l]);
+                }
+            }
+        }
+        for q in 0..4 {
+            for l in 0..LANES {
+                o[i + q * LANES + l] = acc[q][l] + b[q][l];
+            }
+        }
+        i += 4 * LANES;
+    }
+    while i + LANES <= n {
+        let b: [f64; LANES] = base[i..i + LANES].try_into().unwrap();
+        let mut acc = [0.0; LANES];
+        for (m, tap) in taps.iter().enumerate() {
+            let v: [f64; LANES] = tap[i..i + LANES].try_into().unwrap();
+            let wm = w.lanes(m, i);
+            for l in 0..LANES {
+                acc[l] += wm[l] * (v[l] - b[l]);
+            }
+        }
+        for l in 0..LANES {
+            o[i + l] = acc[l] + b[l];
+        }
+        i += LANES;
+    }
+    for i in i..n {
+        let mut acc = 0.0;
+        for (m, tap) in taps.iter().enumerate() {
+            acc += w.one(m, i) * (tap[i] - base[i]);
+        }
+        o[i] = acc + base[i];
+    }
 }
 
 /// Shifts the `n` rows t[start + r·stride ..][..width] (r = 0..n, the points of lines along
-/// one axis, `width` neighbouring lines side by side) by one shift `s`. Each element gets
-/// exactly the arithmetic of `shift_line` (the same weights, the same increment form in the
-/// same order), but a whole row at a time: a streaming, vectorisable weighted sum of rows.
+/// one axis, `width` neighbouring lines side by side) by one shift, given by its stencil
+/// offset `k` and weights `w`. Each element gets exactly the arithmetic of `shift_line` (the
+/// same weights, the same increment form in the same order), but a whole row at a time: a
+/// streaming, vectorisable weighted sum of rows.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 fn shift_rows(
     t: &mut [f64],
     start: usize,
     n: usize,
     stride: usize,
     width: usize,
-    s: f64,
-    degree: usize,
+    k: i64,
+    w: &[f64],
     boundary: LineBoundary,
     scratch: &mut TileScratch,
 ) {
-    let (k, alpha) = split_shift(s);
-    lagrange_weights(degree, alpha, &mut scratch.w);
-    let lo = (degree as i64 - 1) / 2;
+    let lo = (w.len() as i64 - 2) / 2;
     scratch.out.resize(n * width, 0.0);
     scratch.zeros.resize(width, 0.0);
-    let (out, zeros, w) = (&mut scratch.out, &scratch.zeros, &scratch.w[..=degree]);
+    let (out, zeros) = (&mut scratch.out, &scratch.zeros);
     let ni = n as i64;
     let row = |r: i64| -> &[f64] {
         let r = match boundary {
@@ -119,76 +268,229 @@ fn shift_rows(
         } as usize;
         &t[start + r * stride..][..width]
     };
+    let mut taps: [&[f64]; MAX_DEGREE + 1] = [&[]; MAX_DEGREE + 1];
     for (j, o) in out.chunks_exact_mut(width).enumerate() {
         // Output j reads old points j − k − lo + m; the base point (m = lo) is j − k.
         let first = j as i64 - k - lo;
-        let base = row(j as i64 - k);
-        o.fill(0.0);
-        for (m, wm) in w.iter().enumerate() {
-            let v = row(first + m as i64);
-            for ((acc, x), b) in o.iter_mut().zip(v).zip(base) {
-                *acc += wm * (x - b);
-            }
+        for (m, tap) in taps[..w.len()].iter_mut().enumerate() {
+            *tap = row(first + m as i64);
         }
-        for (acc, b) in o.iter_mut().zip(base) {
-            *acc += b;
-        }
+        weighted_sum(o, &taps[..w.len()], row(j as i64 - k), w);
     }
     for (j, o) in out.chunks_exact(width).enumerate() {
         t[start + j * stride..][..width].copy_from_slice(o);
     }
 }
 
-/// One shift along `axis` of a tile of shape `shape` held contiguously in `t`, on one thread:
-/// `shift_at(e)` is the shift of the line through tile element e. Contiguous lines go through
-/// `shift_line`; on a strided axis, runs of at least `MIN_ROW_RUN` neighbouring lines with
-/// equal shifts go row by row (`shift_rows`), other lines one at a time.
-fn sweep_tile(
+/// `shift_rows` with a shift per column: a row of `stride` elements is `stride / columns`
+/// groups of the tile's `columns` columns, and column c has the weights
+/// `scratch.column_weights[m·columns + c]`, in runs of one stencil offset
+/// (`scratch.column_runs`). The same arithmetic per element as `shift_line`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn shift_rows_per_column(
+    t: &mut [f64],
+    start: usize,
+    n: usize,
+    stride: usize,
+    columns: usize,
+    degree: usize,
+    boundary: LineBoundary,
+    scratch: &mut TileScratch,
+) {
+    let lo = (degree as i64 - 1) / 2;
+    scratch.out.resize(n * stride, 0.0);
+    scratch.zeros.resize(stride, 0.0);
+    let (out, zeros) = (&mut scratch.out, &scratch.zeros);
+    let (cw, runs) = (&scratch.column_weights, &scratch.column_runs);
+    let ni = n as i64;
+    let row = |r: i64| -> &[f64] {
+        let r = match boundary {
+            LineBoundary::Periodic => r.rem_euclid(ni),
+            LineBoundary::Zero if (0..ni).contains(&r) => r,
+            LineBoundary::Zero => return zeros,
+        } as usize;
+        &t[start + r * stride..][..stride]
+    };
+    let mut taps: [&[f64]; MAX_DEGREE + 1] = [&[]; MAX_DEGREE + 1];
+    for (j, o) in out.chunks_exact_mut(stride).enumerate() {
+        for &(a, b, k) in runs {
+            // Output j reads old points j − k − lo + m; the base point (m = lo) is j − k.
+            let first = j as i64 - k - lo;
+            for (m, tap) in taps[..=degree].iter_mut().enumerate() {
+                *tap = row(first + m as i64);
+            }
+            let base = row(j as i64 - k);
+            for group in (0..stride).step_by(columns) {
+                let (lo_c, hi_c) = (group + a, group + b);
+                let mut run_taps: [&[f64]; MAX_DEGREE + 1] = [&[]; MAX_DEGREE + 1];
+                for (r, tap) in run_taps.iter_mut().zip(&taps[..=degree]) {
+                    *r = &tap[lo_c..hi_c];
+                }
+                let w = PerOutput {
+                    w: &cw[a..],
+                    stride: columns,
+                };
+                weighted_sum(
+                    &mut o[lo_c..hi_c],
+                    &run_taps[..=degree],
+                    &base[lo_c..hi_c],
+                    w,
+                );
+            }
+        }
+    }
+    for (j, o) in out.chunks_exact(stride).enumerate() {
+        t[start + j * stride..][..stride].copy_from_slice(o);
+    }
+}
+
+simd_dispatch!(
+    /// One shift along `axis` of a tile of shape `shape` held contiguously in `t`, on one
+    /// thread, the shift of each line given by `shift`. Contiguous lines go through
+    /// `shift_line`; on a strided axis, neighbouring lines go row by row (`shift_rows`) where
+    /// they share a shift, or have a shift per column, and other lines one at a time.
+    fn sweep_tile(
+        t: &mut [f64],
+        shape: &[usize],
+        axis: usize,
+        degree: usize,
+        boundary: LineBoundary,
+        shift: &SweepShift<'_>,
+        scratch: &mut TileScratch,
+    ) => sweep_tile_body
+);
+
+#[inline(always)]
+fn sweep_tile_body(
     t: &mut [f64],
     shape: &[usize],
     axis: usize,
     degree: usize,
     boundary: LineBoundary,
-    shift_at: &dyn Fn(usize) -> f64,
+    shift: &SweepShift<'_>,
     scratch: &mut TileScratch,
 ) {
     let n = shape[axis];
     let stride = strides_of(shape)[axis];
     let outer = t.len() / (n * stride);
-    let (mut last_shift, mut last_k) = (None::<f64>, 0);
-    // Column weights are kept for this sweep only; the cache is filled on the first column
-    // that needs it (row sweeps and contiguous lines never do).
-    scratch.columns.clear();
-    for o in 0..outer {
-        let base = o * n * stride;
-        if stride == 1 {
-            // Contiguous lines: the weights are recomputed only when the shift changes (a
-            // kick's lines in one momentum block all share one).
-            let s = shift_at(base);
-            if last_shift.map(f64::to_bits) != Some(s.to_bits()) {
-                let (k, alpha) = split_shift(s);
-                lagrange_weights(degree, alpha, &mut scratch.w);
-                last_shift = Some(s);
-                last_k = k;
-            }
+    if let (1, SweepShift::Uniform(s)) = (stride, shift) {
+        // Contiguous lines with one shift (a kick along the last momentum axis).
+        let (k, alpha) = split_shift(*s);
+        let mut w = [0.0; MAX_DEGREE + 1];
+        lagrange_weights(degree, alpha, &mut w);
+        shift_contiguous_lines(t, n, k, &w[..=degree], boundary, scratch);
+        return;
+    }
+    if stride == 1 {
+        // Contiguous lines: the weights are recomputed only when the shift changes.
+        let mut last: Option<(u64, i64)> = None;
+        for base in (0..outer).map(|o| o * n) {
+            let s = shift.at(base);
+            let k = match last {
+                Some((bits, k)) if bits == s.to_bits() => k,
+                _ => {
+                    let (k, alpha) = split_shift(s);
+                    lagrange_weights(degree, alpha, &mut scratch.w);
+                    last = Some((s.to_bits(), k));
+                    k
+                }
+            };
             shift_line_weighted(
                 &mut t[base..base + n],
-                last_k,
+                k,
                 &scratch.w[..=degree],
                 boundary,
                 &mut scratch.ext,
             );
-            continue;
         }
+        return;
+    }
+    match shift.simplified() {
+        SweepShift::Uniform(s) => {
+            let (k, alpha) = split_shift(s);
+            let mut w = [0.0; MAX_DEGREE + 1];
+            lagrange_weights(degree, alpha, &mut w);
+            for o in 0..outer {
+                let w = &w[..=degree];
+                shift_rows(
+                    t,
+                    o * n * stride,
+                    n,
+                    stride,
+                    stride,
+                    k,
+                    w,
+                    boundary,
+                    scratch,
+                );
+            }
+        }
+        SweepShift::Columns(c) if stride.is_multiple_of(c.len()) => {
+            let columns = c.len();
+            scratch.column_weights.resize((degree + 1) * columns, 0.0);
+            scratch.column_runs.clear();
+            let mut w = [0.0; MAX_DEGREE + 1];
+            for (col, &s) in c.iter().enumerate() {
+                let (k, alpha) = split_shift(s);
+                lagrange_weights(degree, alpha, &mut w);
+                for (m, &wm) in w[..=degree].iter().enumerate() {
+                    scratch.column_weights[m * columns + col] = wm;
+                }
+                match scratch.column_runs.last_mut() {
+                    Some(run) if run.2 == k => run.1 = col + 1,
+                    _ => scratch.column_runs.push((col, col + 1, k)),
+                }
+            }
+            for o in 0..outer {
+                shift_rows_per_column(
+                    t,
+                    o * n * stride,
+                    n,
+                    stride,
+                    columns,
+                    degree,
+                    boundary,
+                    scratch,
+                );
+            }
+        }
+        _ => sweep_lines(t, n, stride, outer, degree, boundary, shift, scratch),
+    }
+}
+
+/// A strided sweep whose shifts follow no pattern: runs of at least `MIN_ROW_RUN`
+/// neighbouring lines with equal shifts go row by row (`shift_rows`), other lines one at a
+/// time.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn sweep_lines(
+    t: &mut [f64],
+    n: usize,
+    stride: usize,
+    outer: usize,
+    degree: usize,
+    boundary: LineBoundary,
+    shift: &SweepShift<'_>,
+    scratch: &mut TileScratch,
+) {
+    // Column weights are kept for this sweep only.
+    scratch.columns.clear();
+    for o in 0..outer {
+        let base = o * n * stride;
         let mut c = 0;
         while c < stride {
-            let s = shift_at(base + c);
+            let s = shift.at(base + c);
             let mut e = c + 1;
-            while e < stride && shift_at(base + e).to_bits() == s.to_bits() {
+            while e < stride && shift.at(base + e).to_bits() == s.to_bits() {
                 e += 1;
             }
             if e - c >= MIN_ROW_RUN {
-                shift_rows(t, base + c, n, stride, e - c, s, degree, boundary, scratch);
+                let (k, alpha) = split_shift(s);
+                let mut w = [0.0; MAX_DEGREE + 1];
+                lagrange_weights(degree, alpha, &mut w);
+                let w = &w[..=degree];
+                shift_rows(t, base + c, n, stride, e - c, k, w, boundary, scratch);
             } else {
                 if scratch.columns.len() < stride {
                     // No shift has these bits (a NaN): each column computes its weights once.
@@ -197,10 +499,8 @@ fn sweep_tile(
                         .resize(stride, (u64::MAX, 0, [0.0; MAX_DEGREE + 1]));
                 }
                 for col in c..e {
-                    let s = shift_at(base + col);
-                    // Weights per column, kept while the column's shift stays the same (a
-                    // drift along x_i within a tile: one shift per p_i, repeated over the
-                    // outer blocks).
+                    let s = shift.at(base + col);
+                    // Weights per column, kept while the column's shift stays the same.
                     let cached = &mut scratch.columns[col];
                     if cached.0 != s.to_bits() {
                         let (k, alpha) = split_shift(s);
@@ -256,6 +556,7 @@ pub fn shift_line(
 
 /// `shift_line` with the stencil offset `k` and the weights `w` (degree + 1 of them) given,
 /// for lines that share one shift.
+#[inline(always)]
 fn shift_line_weighted(
     line: &mut [f64],
     k: i64,
@@ -263,14 +564,26 @@ fn shift_line_weighted(
     boundary: LineBoundary,
     ext: &mut Vec<f64>,
 ) {
-    let n = line.len() as i64;
     let degree = w.len() - 1;
+    ext.clear();
+    extend_line(line, k, degree, boundary, ext);
+    let lo = (degree - 1) / 2;
+    let mut taps: [&[f64]; MAX_DEGREE + 1] = [&[]; MAX_DEGREE + 1];
+    for (m, tap) in taps[..w.len()].iter_mut().enumerate() {
+        *tap = &ext[m..];
+    }
+    weighted_sum(line, &taps[..w.len()], &ext[lo..], w);
+}
+
+/// Appends to `ext` the window of `line` that a shift with stencil offset `k` and `degree`
+/// reads, with its halo (periodic images or zeros): output j reads old points j − k − lo + m,
+/// m = 0..=degree, i.e. the window [−k − lo, n − 1 − k − lo + degree] (n + degree points).
+#[inline(always)]
+fn extend_line(line: &[f64], k: i64, degree: usize, boundary: LineBoundary, ext: &mut Vec<f64>) {
+    let n = line.len() as i64;
     let lo = (degree as i64 - 1) / 2;
-    // Output j reads old points j − k − lo + m, m = 0..=degree: the window
-    // [−k − lo, n − 1 − k − lo + degree], held in ext with offset `first`.
     let first = -k - lo;
     let len = n + degree as i64;
-    ext.clear();
     match boundary {
         LineBoundary::Periodic => {
             // Whole runs of the periodic images, copied slice by slice.
@@ -283,29 +596,50 @@ fn shift_line_weighted(
             }
         }
         LineBoundary::Zero => {
-            ext.extend((first..first + len).map(|i| {
-                if (0..n).contains(&i) {
-                    line[i as usize]
-                } else {
-                    0.0
-                }
-            }));
+            // Zeros before the line, the part of the line inside the window, zeros after.
+            let before = (-first).clamp(0, len);
+            let (start, end) = (first.max(0), (first + len).min(n));
+            let inside = (end - start).max(0);
+            ext.resize(ext.len() + before as usize, 0.0);
+            if inside > 0 {
+                ext.extend_from_slice(&line[start as usize..end as usize]);
+            }
+            ext.resize(ext.len() + (len - before - inside) as usize, 0.0);
         }
     }
-    // Increment form, as in advect.wgsl: mass is kept whatever the rounding of the weights.
-    // Tap by tap over the whole line (independent outputs side by side, so the sum
-    // vectorises), each output adding its taps in order m = 0..=degree.
-    let lo = lo as usize;
-    let base = &ext[lo..lo + line.len()];
-    line.fill(0.0);
-    for (m, wm) in w.iter().enumerate() {
-        let taps = &ext[m..m + line.len()];
-        for ((acc, v), b) in line.iter_mut().zip(taps).zip(base) {
-            *acc += wm * (v - b);
-        }
+}
+
+/// Shifts the `lines` contiguous lines of `n` points in `t` by one shift (stencil offset `k`,
+/// weights `w`): each line with its halo goes into one buffer, back to back, and a single
+/// `weighted_sum` runs over the whole buffer, so that short lines (a momentum axis of 16 to
+/// 64 points) cost no per-line overhead. The `degree` outputs past each line's end are
+/// computed and dropped.
+#[inline(always)]
+fn shift_contiguous_lines(
+    t: &mut [f64],
+    n: usize,
+    k: i64,
+    w: &[f64],
+    boundary: LineBoundary,
+    scratch: &mut TileScratch,
+) {
+    let degree = w.len() - 1;
+    let lo = (degree - 1) / 2;
+    let padded = n + degree;
+    let ext = &mut scratch.ext;
+    ext.clear();
+    for line in t.chunks_exact(n) {
+        extend_line(line, k, degree, boundary, ext);
     }
-    for (acc, b) in line.iter_mut().zip(base) {
-        *acc += b;
+    let outputs = ext.len() - degree;
+    scratch.out.resize(outputs, 0.0);
+    let mut taps: [&[f64]; MAX_DEGREE + 1] = [&[]; MAX_DEGREE + 1];
+    for (m, tap) in taps[..w.len()].iter_mut().enumerate() {
+        *tap = &ext[m..];
+    }
+    weighted_sum(&mut scratch.out, &taps[..w.len()], &ext[lo..], w);
+    for (line, o) in t.chunks_exact_mut(n).zip(scratch.out.chunks(padded)) {
+        line.copy_from_slice(&o[..n]);
     }
 }
 
@@ -371,13 +705,20 @@ impl Advection for CpuBackend {
                     |scratch, (i, tile)| {
                         for (k, (_, shift)) in group.iter().enumerate() {
                             let at = |e: usize| shift_of(k, i * span + e);
+                            // One table entry for the whole tile (a kick) or a general table.
+                            let (e0, e1) = (i * span, i * span + span - 1);
+                            let sweep = if e0 / shift.table_div == e1 / shift.table_div {
+                                SweepShift::Uniform(at(0))
+                            } else {
+                                SweepShift::General(&at)
+                            };
                             sweep_tile(
                                 tile,
                                 tile_shape,
                                 shift.axis - first,
                                 shift.degree,
                                 shift.boundary,
-                                &at,
+                                &sweep,
                                 scratch,
                             );
                         }
@@ -392,9 +733,9 @@ impl Advection for CpuBackend {
             } => {
                 let runs = columns.div_ceil(width);
                 let ptr = SharedMut(data.as_mut_ptr());
-                (0..runs)
-                    .into_par_iter()
-                    .for_each_init(TileScratch::default, |scratch, run| {
+                (0..runs).into_par_iter().for_each_init(
+                    || (TileScratch::default(), Vec::new()),
+                    |(scratch, column_shifts), run| {
                         // Capture the whole wrapper (which is Send), not its raw-pointer field.
                         #[allow(clippy::redundant_locals)]
                         let ptr = ptr;
@@ -414,13 +755,23 @@ impl Advection for CpuBackend {
                         tile_shape.push(w);
                         for (k, (_, shift)) in group.iter().enumerate() {
                             let at = |e: usize| shift_of(k, e / w * columns + c0 + e % w);
+                            // Where the table index follows the column alone (a drift: the
+                            // shift along x_i is a function of p_i), one shift per column.
+                            let period = shift.table_div * tables[k].len();
+                            let sweep = if columns.is_multiple_of(period) {
+                                column_shifts.clear();
+                                column_shifts.extend((0..w).map(|c| shift_of(k, c0 + c)));
+                                SweepShift::Columns(column_shifts)
+                            } else {
+                                SweepShift::General(&at)
+                            };
                             sweep_tile(
                                 &mut tile,
                                 &tile_shape,
                                 shift.axis,
                                 shift.degree,
                                 shift.boundary,
-                                &at,
+                                &sweep,
                                 scratch,
                             );
                         }
@@ -431,7 +782,8 @@ impl Advection for CpuBackend {
                             }
                         }
                         scratch.tile = tile;
-                    });
+                    },
+                );
             }
         }
         Ok(())

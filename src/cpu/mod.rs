@@ -7,6 +7,7 @@ mod hartree;
 mod lines;
 mod matmul;
 mod quantize;
+pub(crate) mod simd;
 
 use std::ops::Range;
 
