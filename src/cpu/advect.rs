@@ -30,6 +30,13 @@ const ROW_ALIGN: usize = 8;
 /// f64 lanes the row kernels handle at a time: one AVX-512 vector, two AVX2 ones.
 const LANES: usize = 8;
 
+/// Taps of a widened stencil at most (`prepare_columns`).
+const MAX_TAPS: usize = MAX_DEGREE + 1 + MAX_SPREAD as usize;
+
+/// A row sweep works on column chunks of about this many elements (32 KiB of f64 read and as
+/// much buffered for output).
+const ROW_CHUNK_ELEMS: usize = 4096;
+
 /// Neighbouring lines with one shift that go row by row (`shift_rows`); shorter runs (lines
 /// whose shifts differ from their neighbours', as along x_i when p_i is the fastest axis) are
 /// gathered and shifted one line at a time.
@@ -103,8 +110,16 @@ struct TileScratch {
     /// Weights per tile column, tap-major (`SweepShift::Columns`): tap m of column c at
     /// m·columns + c.
     column_weights: Vec<f64>,
-    /// Runs [a, b) of tile columns whose shifts have one stencil offset k: (a, b, k).
-    column_runs: Vec<(usize, usize, i64)>,
+    /// Per column of a chunk: which union tap past lo is the column's base point
+    /// (`prepare_columns`).
+    column_base: Vec<u8>,
+    /// The largest stencil offset of the columns and the taps of their union stencil.
+    column_kmax: i64,
+    column_taps: usize,
+    /// The base points of one output row (`shift_rows_per_column`).
+    base: Vec<f64>,
+    /// The rows each output reads (`row_table`).
+    rows: Vec<Option<usize>>,
 }
 
 /// How the shift of one sweep over a tile varies from line to line.
@@ -256,92 +271,175 @@ fn shift_rows(
     scratch: &mut TileScratch,
 ) {
     let lo = (w.len() as i64 - 2) / 2;
-    scratch.out.resize(n * width, 0.0);
-    scratch.zeros.resize(width, 0.0);
+    // Column chunks of about `ROW_CHUNK_ELEMS` elements over all n rows, so that the rows
+    // read and the outputs buffered stay in the core's first caches.
+    let chunk = (ROW_CHUNK_ELEMS / n).next_multiple_of(4 * LANES).min(width);
+    scratch.out.resize(n * chunk, 0.0);
+    scratch.zeros.resize(chunk, 0.0);
     let (out, zeros) = (&mut scratch.out, &scratch.zeros);
-    let ni = n as i64;
-    let row = |r: i64| -> &[f64] {
-        let r = match boundary {
-            LineBoundary::Periodic => r.rem_euclid(ni),
-            LineBoundary::Zero if (0..ni).contains(&r) => r,
-            LineBoundary::Zero => return zeros,
-        } as usize;
-        &t[start + r * stride..][..width]
-    };
-    let mut taps: [&[f64]; MAX_DEGREE + 1] = [&[]; MAX_DEGREE + 1];
-    for (j, o) in out.chunks_exact_mut(width).enumerate() {
-        // Output j reads old points j − k − lo + m; the base point (m = lo) is j − k.
-        let first = j as i64 - k - lo;
-        for (m, tap) in taps[..w.len()].iter_mut().enumerate() {
-            *tap = row(first + m as i64);
+    let rows = row_table(n, k, lo, w.len() - 1, boundary, &mut scratch.rows);
+    for c0 in (0..width).step_by(chunk) {
+        let cw = chunk.min(width - c0);
+        let mut taps: [&[f64]; MAX_DEGREE + 1] = [&[]; MAX_DEGREE + 1];
+        let row = |r: Option<usize>| -> &[f64] {
+            match r {
+                Some(r) => &t[start + r * stride + c0..][..cw],
+                None => &zeros[..cw],
+            }
+        };
+        for (j, o) in out.chunks_exact_mut(cw).take(n).enumerate() {
+            // Output j reads old points j − k − lo + m (`rows[j + m]`); the base point
+            // (m = lo) is j − k.
+            for (tap, &r) in taps.iter_mut().zip(&rows[j..j + w.len()]) {
+                *tap = row(r);
+            }
+            weighted_sum(o, &taps[..w.len()], row(rows[j + lo as usize]), w);
         }
-        weighted_sum(o, &taps[..w.len()], row(j as i64 - k), w);
-    }
-    for (j, o) in out.chunks_exact(width).enumerate() {
-        t[start + j * stride..][..width].copy_from_slice(o);
+        for (j, o) in out.chunks_exact(cw).take(n).enumerate() {
+            t[start + j * stride + c0..][..cw].copy_from_slice(o);
+        }
     }
 }
 
-/// `shift_rows` with a shift per column: a row of `stride` elements is `stride / columns`
-/// groups of the tile's `columns` columns, and column c has the weights
-/// `scratch.column_weights[m·columns + c]`, in runs of one stencil offset
-/// (`scratch.column_runs`). The same arithmetic per element as `shift_line`.
-#[allow(clippy::too_many_arguments)]
+/// The rows that output j of a shift with stencil offset `k` reads: `rows[j + m]` is old row
+/// j − k − lo + m (m = 0..=degree) on a line of n points, wrapped (periodic) or `None` (zero
+/// beyond the ends), for j = 0..n.
+fn row_table(
+    n: usize,
+    k: i64,
+    lo: i64,
+    degree: usize,
+    boundary: LineBoundary,
+    rows: &mut Vec<Option<usize>>,
+) -> &[Option<usize>] {
+    let ni = n as i64;
+    rows.clear();
+    rows.extend((0..(n + degree) as i64).map(|i| {
+        let r = i - k - lo;
+        match boundary {
+            LineBoundary::Periodic => Some(r.rem_euclid(ni) as usize),
+            LineBoundary::Zero => (0..ni).contains(&r).then_some(r as usize),
+        }
+    }));
+    rows
+}
+
+/// The largest spread kmax − kmin of the stencil offsets of one column sweep
+/// (`shift_rows_per_column`); wider spreads go line by line.
+const MAX_SPREAD: i64 = 4;
+
+/// kmax − kmin over the stencil offsets of the shifts `c`.
+fn spread(c: &[f64]) -> i64 {
+    let (lo, hi) = c.iter().fold((i64::MAX, i64::MIN), |(lo, hi), &s| {
+        let k = split_shift(s).0;
+        (lo.min(k), hi.max(k))
+    });
+    hi - lo
+}
+
+/// The chunk of a column sweep: whole groups of `columns`, about `ROW_CHUNK_ELEMS` elements
+/// over all n rows.
+fn column_chunk(n: usize, columns: usize, stride: usize) -> usize {
+    ((ROW_CHUNK_ELEMS / n / columns).max(1) * columns).min(stride)
+}
+
+/// Sets up `shift_rows_per_column` for the column shifts `c`, repeated over a chunk of
+/// `chunk` columns. Columns whose stencil offsets differ share one widened stencil: the
+/// union of their windows, rows j − kmax − lo + m for m = 0..taps, each column's own weights
+/// placed at its own rows and zeros elsewhere, and its base point picked by `column_base`.
+/// The zero taps add ±0 to a column's sum, so each output is what `shift_line` gives (up to
+/// the sign of a zero result).
+fn prepare_columns(c: &[f64], degree: usize, chunk: usize, scratch: &mut TileScratch) {
+    let columns = c.len();
+    let ks: Vec<i64> = c.iter().map(|&s| split_shift(s).0).collect();
+    let kmax = *ks.iter().max().unwrap();
+    let kmin = *ks.iter().min().unwrap();
+    let taps = degree + 1 + (kmax - kmin) as usize;
+    scratch.column_kmax = kmax;
+    scratch.column_taps = taps;
+    scratch.column_weights.clear();
+    scratch.column_weights.resize(taps * chunk, 0.0);
+    scratch.column_base.clear();
+    let mut w = [0.0; MAX_DEGREE + 1];
+    for col in 0..chunk {
+        let (k, alpha) = split_shift(c[col % columns]);
+        let offset = (kmax - k) as usize;
+        if col < columns {
+            lagrange_weights(degree, alpha, &mut w);
+            for (m, &wm) in w[..=degree].iter().enumerate() {
+                scratch.column_weights[(m + offset) * chunk + col] = wm;
+            }
+        } else {
+            for m in 0..taps {
+                let first_group = scratch.column_weights[m * chunk + col % columns];
+                scratch.column_weights[m * chunk + col] = first_group;
+            }
+        }
+        scratch.column_base.push(offset as u8);
+    }
+}
+
+/// `shift_rows` with a shift per column, set up by `prepare_columns`: the row of `stride`
+/// elements goes in chunks of `chunk` columns, each column with its own weights over the
+/// widened stencil.
 #[inline(always)]
 fn shift_rows_per_column(
     t: &mut [f64],
     start: usize,
     n: usize,
     stride: usize,
-    columns: usize,
-    degree: usize,
+    chunk: usize,
     boundary: LineBoundary,
     scratch: &mut TileScratch,
 ) {
+    let taps_n = scratch.column_taps;
+    let degree = taps_n - 1 - (scratch.column_base.iter().max().copied().unwrap_or(0) as usize);
     let lo = (degree as i64 - 1) / 2;
-    scratch.out.resize(n * stride, 0.0);
-    scratch.zeros.resize(stride, 0.0);
-    let (out, zeros) = (&mut scratch.out, &scratch.zeros);
-    let (cw, runs) = (&scratch.column_weights, &scratch.column_runs);
-    let ni = n as i64;
-    let row = |r: i64| -> &[f64] {
-        let r = match boundary {
-            LineBoundary::Periodic => r.rem_euclid(ni),
-            LineBoundary::Zero if (0..ni).contains(&r) => r,
-            LineBoundary::Zero => return zeros,
-        } as usize;
-        &t[start + r * stride..][..stride]
-    };
-    let mut taps: [&[f64]; MAX_DEGREE + 1] = [&[]; MAX_DEGREE + 1];
-    for (j, o) in out.chunks_exact_mut(stride).enumerate() {
-        for &(a, b, k) in runs {
-            // Output j reads old points j − k − lo + m; the base point (m = lo) is j − k.
-            let first = j as i64 - k - lo;
-            for (m, tap) in taps[..=degree].iter_mut().enumerate() {
-                *tap = row(first + m as i64);
+    scratch.out.resize(n * chunk, 0.0);
+    scratch.zeros.resize(chunk, 0.0);
+    scratch.base.resize(chunk, 0.0);
+    let rows = row_table(
+        n,
+        scratch.column_kmax,
+        lo,
+        taps_n - 1,
+        boundary,
+        &mut scratch.rows,
+    );
+    let (out, zeros, base) = (&mut scratch.out, &scratch.zeros, &mut scratch.base);
+    let (cw, select) = (&scratch.column_weights, &scratch.column_base);
+    for c0 in (0..stride).step_by(chunk) {
+        let width = chunk.min(stride - c0);
+        let row = |r: Option<usize>| -> &[f64] {
+            match r {
+                Some(r) => &t[start + r * stride + c0..][..width],
+                None => &zeros[..width],
             }
-            let base = row(j as i64 - k);
-            for group in (0..stride).step_by(columns) {
-                let (lo_c, hi_c) = (group + a, group + b);
-                let mut run_taps: [&[f64]; MAX_DEGREE + 1] = [&[]; MAX_DEGREE + 1];
-                for (r, tap) in run_taps.iter_mut().zip(&taps[..=degree]) {
-                    *r = &tap[lo_c..hi_c];
+        };
+        let mut taps: [&[f64]; MAX_TAPS] = [&[]; MAX_TAPS];
+        for (j, o) in out.chunks_exact_mut(width).take(n).enumerate() {
+            // Union tap m is old row j − kmax − lo + m; column c's base point, j − k_c, is
+            // union tap lo + (kmax − k_c).
+            for (tap, &r) in taps.iter_mut().zip(&rows[j..j + taps_n]) {
+                *tap = row(r);
+            }
+            let base = &mut base[..width];
+            base.copy_from_slice(taps[lo as usize]);
+            for offset in 1..=(taps_n - 1 - degree) as u8 {
+                let tap = taps[lo as usize + offset as usize];
+                for ((b, &v), &sel) in base.iter_mut().zip(tap).zip(select) {
+                    *b = if sel == offset { v } else { *b };
                 }
-                let w = PerOutput {
-                    w: &cw[a..],
-                    stride: columns,
-                };
-                weighted_sum(
-                    &mut o[lo_c..hi_c],
-                    &run_taps[..=degree],
-                    &base[lo_c..hi_c],
-                    w,
-                );
             }
+            let w = PerOutput {
+                w: cw,
+                stride: chunk,
+            };
+            weighted_sum(o, &taps[..taps_n], base, w);
         }
-    }
-    for (j, o) in out.chunks_exact(stride).enumerate() {
-        t[start + j * stride..][..stride].copy_from_slice(o);
+        for (j, o) in out.chunks_exact(width).take(n).enumerate() {
+            t[start + j * stride + c0..][..width].copy_from_slice(o);
+        }
     }
 }
 
@@ -426,33 +524,11 @@ fn sweep_tile_body(
                 );
             }
         }
-        SweepShift::Columns(c) if stride.is_multiple_of(c.len()) => {
-            let columns = c.len();
-            scratch.column_weights.resize((degree + 1) * columns, 0.0);
-            scratch.column_runs.clear();
-            let mut w = [0.0; MAX_DEGREE + 1];
-            for (col, &s) in c.iter().enumerate() {
-                let (k, alpha) = split_shift(s);
-                lagrange_weights(degree, alpha, &mut w);
-                for (m, &wm) in w[..=degree].iter().enumerate() {
-                    scratch.column_weights[m * columns + col] = wm;
-                }
-                match scratch.column_runs.last_mut() {
-                    Some(run) if run.2 == k => run.1 = col + 1,
-                    _ => scratch.column_runs.push((col, col + 1, k)),
-                }
-            }
+        SweepShift::Columns(c) if stride.is_multiple_of(c.len()) && spread(c) <= MAX_SPREAD => {
+            let chunk = column_chunk(n, c.len(), stride);
+            prepare_columns(c, degree, chunk, scratch);
             for o in 0..outer {
-                shift_rows_per_column(
-                    t,
-                    o * n * stride,
-                    n,
-                    stride,
-                    columns,
-                    degree,
-                    boundary,
-                    scratch,
-                );
+                shift_rows_per_column(t, o * n * stride, n, stride, chunk, boundary, scratch);
             }
         }
         _ => sweep_lines(t, n, stride, outer, degree, boundary, shift, scratch),
