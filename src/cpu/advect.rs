@@ -27,6 +27,10 @@ const TARGET_TILE_ELEMS: usize = 1 << 17;
 /// twice.
 const ROW_ALIGN: usize = 8;
 
+/// A drift's leading tiles are at most 1/`MIN_TILES` of the columns wide where that leaves
+/// whole cache lines.
+const MIN_TILES: usize = 8;
+
 /// f64 lanes the row kernels handle at a time: one AVX-512 vector, two AVX2 ones.
 const LANES: usize = 8;
 
@@ -72,7 +76,10 @@ fn tiling(shape: &[usize], axes: &[usize]) -> std::result::Result<Tiling, String
     let block: usize = shape[..end].iter().product();
     if end < shape.len() && block <= MAX_TILE_ELEMS {
         let columns: usize = shape[end..].iter().product();
-        let mut width = (TARGET_TILE_ELEMS / block).clamp(1, columns);
+        // At least `MIN_TILES` tiles where the columns allow, so that the threads share the
+        // work evenly on small arrays.
+        let share = (columns / MIN_TILES).max(ROW_ALIGN);
+        let mut width = (TARGET_TILE_ELEMS / block).min(share).clamp(1, columns);
         if width >= ROW_ALIGN && columns.is_multiple_of(ROW_ALIGN) {
             width -= width % ROW_ALIGN;
         } else if columns.is_multiple_of(ROW_ALIGN) && block * ROW_ALIGN <= MAX_TILE_ELEMS {
@@ -379,15 +386,17 @@ fn prepare_columns(c: &[f64], degree: usize, chunk: usize, scratch: &mut TileScr
     }
 }
 
-/// `shift_rows` with a shift per column, set up by `prepare_columns`: the row of `stride`
-/// elements goes in chunks of `chunk` columns, each column with its own weights over the
-/// widened stencil.
+/// `shift_rows` with a shift per column, set up by `prepare_columns`: the n rows
+/// t[start + r·stride..][..width] go in chunks of `chunk` columns, each column with its own
+/// weights over the widened stencil.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn shift_rows_per_column(
     t: &mut [f64],
     start: usize,
     n: usize,
     stride: usize,
+    width: usize,
     chunk: usize,
     boundary: LineBoundary,
     scratch: &mut TileScratch,
@@ -408,8 +417,9 @@ fn shift_rows_per_column(
     );
     let (out, zeros, base) = (&mut scratch.out, &scratch.zeros, &mut scratch.base);
     let (cw, select) = (&scratch.column_weights, &scratch.column_base);
-    for c0 in (0..stride).step_by(chunk) {
-        let width = chunk.min(stride - c0);
+    let row_width = width;
+    for c0 in (0..row_width).step_by(chunk) {
+        let width = chunk.min(row_width - c0);
         let row = |r: Option<usize>| -> &[f64] {
             match r {
                 Some(r) => &t[start + r * stride + c0..][..width],
@@ -528,7 +538,25 @@ fn sweep_tile_body(
             let chunk = column_chunk(n, c.len(), stride);
             prepare_columns(c, degree, chunk, scratch);
             for o in 0..outer {
-                shift_rows_per_column(t, o * n * stride, n, stride, chunk, boundary, scratch);
+                let start = o * n * stride;
+                shift_rows_per_column(t, start, n, stride, stride, chunk, boundary, scratch);
+            }
+        }
+        SweepShift::Columns(c) if stride == c.len() => {
+            // Rows of one column group whose offsets spread too far for one widened stencil
+            // (large shifts, wide tiles): runs of columns that each stay within the spread.
+            let mut a = 0;
+            while a < c.len() {
+                let mut b = a + 1;
+                while b < c.len() && spread(&c[a..=b]) <= MAX_SPREAD {
+                    b += 1;
+                }
+                prepare_columns(&c[a..b], degree, b - a, scratch);
+                for o in 0..outer {
+                    let start = o * n * stride + a;
+                    shift_rows_per_column(t, start, n, stride, b - a, b - a, boundary, scratch);
+                }
+                a = b;
             }
         }
         _ => sweep_lines(t, n, stride, outer, degree, boundary, shift, scratch),
