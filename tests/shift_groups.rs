@@ -157,6 +157,49 @@ fn cpu_groups_are_fused_and_equal_the_sweeps_bit_for_bit() {
     );
 }
 
+/// Drifts whose shifts grow slowly with the momentum (a physical drift p·τ/dx), so that the
+/// columns of a tile have a few stencil offsets and share one widened stencil: still bit for
+/// bit the per-axis sweeps.
+#[test]
+fn cpu_smooth_drifts_share_a_widened_stencil_bit_for_bit() {
+    let cpu = CpuBackend::new();
+    let mut r = rng("shift_groups_cpu_smooth");
+    for shape in [vec![40, 64], vec![10, 12, 16, 24], vec![8, 8, 8, 8, 8, 16]] {
+        let d = shape.len() / 2;
+        let strides = strides_of(&shape);
+        for boundary in [LineBoundary::Periodic, LineBoundary::Zero] {
+            let slope = r.random_range(0.05..0.4);
+            let group: Vec<(Vec<f64>, LineShift)> = (0..d)
+                .map(|i| {
+                    let n = shape[d + i];
+                    let table = (0..n)
+                        .map(|k| slope * (k as f64 - n as f64 / 2.0))
+                        .collect();
+                    let shift = LineShift {
+                        axis: i,
+                        degree: 5,
+                        boundary,
+                        scale: 1.0,
+                        table_div: strides[d + i],
+                    };
+                    (table, shift)
+                })
+                .collect();
+            let data = random_real(&mut r, shape.iter().product());
+            let (per_axis, grouped) = both(&cpu, &shape, &data, &group);
+            assert!(
+                rel_err_real(&per_axis, &data) > 0.1,
+                "{shape:?}: nothing moved"
+            );
+            assert!(
+                bits_equal(&per_axis, &grouped),
+                "{shape:?} ({boundary:?}), slope {slope}: fused differs by {:e}",
+                rel_err_real(&grouped, &per_axis)
+            );
+        }
+    }
+}
+
 /// Groups the CPU cannot tile run as sweeps, and say so: a group spanning the first and the
 /// last axis, and a drift whose position block exceeds the largest tile.
 #[test]
