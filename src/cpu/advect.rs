@@ -101,13 +101,13 @@ fn tiling(shape: &[usize], axes: &[usize]) -> std::result::Result<Tiling, String
 /// Scratch of one worker of a fused pass.
 #[derive(Default)]
 struct TileScratch {
-    /// The gathered tile (leading tilings).
+    /// The tile a sweep reads and the one it writes (a leading tile is gathered into the
+    /// first).
     tile: Vec<f64>,
-    /// Output rows of one row sweep.
-    out: Vec<f64>,
+    tile2: Vec<f64>,
     /// A row of zeros (what lies beyond a zero boundary).
     zeros: Vec<f64>,
-    /// One line with its halo (`shift_line`).
+    /// Lines with their halos (`shift_line`, `shift_contiguous_lines`).
     ext: Vec<f64>,
     /// One strided line gathered.
     line: Vec<f64>,
@@ -210,46 +210,11 @@ impl TapWeights for PerOutput<'_> {
 fn weighted_sum(o: &mut [f64], taps: &[&[f64]], base: &[f64], w: impl TapWeights) {
     let n = o.len();
     let base = &base[..n];
-    let mut i = 0;
-    // Four vectors at a time: four independent chains of additions hide their latency.
-    while i + 4 * LANES <= n {
-        let mut b = [[0.0; LANES]; 4];
-        for (q, bq) in b.iter_mut().enumerate() {
-            *bq = base[i + q * LANES..][..LANES].try_into().unwrap();
-        }
-        let mut acc = [[0.0; LANES]; 4];
-        for (m, tap) in taps.iter().enumerate() {
-            let tap = &tap[i..i + 4 * LANES];
-            for q in 0..4 {
-                let v: [f64; LANES] = tap[q * LANES..][..LANES].try_into().unwrap();
-                let wm = w.lanes(m, i + q * LANES);
-                for l in 0..LANES {
-                    acc[q][l] += wm[l] * (v[l] - b[q][l]);
-                }
-            }
-        }
-        for q in 0..4 {
-            for l in 0..LANES {
-                o[i + q * LANES + l] = acc[q][l] + b[q][l];
-            }
-        }
-        i += 4 * LANES;
-    }
-    while i + LANES <= n {
-        let b: [f64; LANES] = base[i..i + LANES].try_into().unwrap();
-        let mut acc = [0.0; LANES];
-        for (m, tap) in taps.iter().enumerate() {
-            let v: [f64; LANES] = tap[i..i + LANES].try_into().unwrap();
-            let wm = w.lanes(m, i);
-            for l in 0..LANES {
-                acc[l] += wm[l] * (v[l] - b[l]);
-            }
-        }
-        for l in 0..LANES {
-            o[i + l] = acc[l] + b[l];
-        }
-        i += LANES;
-    }
+    // Four vectors at a time, then two, then one: independent chains of additions hide
+    // their latency.
+    let mut i = weighted_blocks::<4>(o, taps, base, &w, 0);
+    i = weighted_blocks::<2>(o, taps, base, &w, i);
+    i = weighted_blocks::<1>(o, taps, base, &w, i);
     for i in i..n {
         let mut acc = 0.0;
         for (m, tap) in taps.iter().enumerate() {
@@ -259,15 +224,53 @@ fn weighted_sum(o: &mut [f64], taps: &[&[f64]], base: &[f64], w: impl TapWeights
     }
 }
 
-/// Shifts the `n` rows t[start + r·stride ..][..width] (r = 0..n, the points of lines along
+/// `weighted_sum` on blocks of `Q` vectors from output `i` on, as long as whole blocks fit;
+/// returns the first output not done.
+#[inline(always)]
+fn weighted_blocks<const Q: usize>(
+    o: &mut [f64],
+    taps: &[&[f64]],
+    base: &[f64],
+    w: &impl TapWeights,
+    mut i: usize,
+) -> usize {
+    let n = o.len();
+    while i + Q * LANES <= n {
+        let mut b = [[0.0; LANES]; Q];
+        for (q, bq) in b.iter_mut().enumerate() {
+            *bq = base[i + q * LANES..][..LANES].try_into().unwrap();
+        }
+        let mut acc = [[0.0; LANES]; Q];
+        for (m, tap) in taps.iter().enumerate() {
+            let tap = &tap[i..i + Q * LANES];
+            for q in 0..Q {
+                let v: [f64; LANES] = tap[q * LANES..][..LANES].try_into().unwrap();
+                let wm = w.lanes(m, i + q * LANES);
+                for l in 0..LANES {
+                    acc[q][l] += wm[l] * (v[l] - b[q][l]);
+                }
+            }
+        }
+        for q in 0..Q {
+            for l in 0..LANES {
+                o[i + q * LANES + l] = acc[q][l] + b[q][l];
+            }
+        }
+        i += Q * LANES;
+    }
+    i
+}
+
+/// Shifts the `n` rows src[start + r·stride ..][..width] (r = 0..n, the points of lines along
 /// one axis, `width` neighbouring lines side by side) by one shift, given by its stencil
-/// offset `k` and weights `w`. Each element gets exactly the arithmetic of `shift_line` (the
-/// same weights, the same increment form in the same order), but a whole row at a time: a
-/// streaming, vectorisable weighted sum of rows.
+/// offset `k` and weights `w`, into the same rows of `dst`. Each element gets exactly the
+/// arithmetic of `shift_line` (the same weights, the same increment form in the same order),
+/// but a whole row at a time: a streaming, vectorisable weighted sum of rows.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn shift_rows(
-    t: &mut [f64],
+    src: &[f64],
+    dst: &mut [f64],
     start: usize,
     n: usize,
     stride: usize,
@@ -281,29 +284,26 @@ fn shift_rows(
     // Column chunks of about `ROW_CHUNK_ELEMS` elements over all n rows, so that the rows
     // read and the outputs buffered stay in the core's first caches.
     let chunk = (ROW_CHUNK_ELEMS / n).next_multiple_of(4 * LANES).min(width);
-    scratch.out.resize(n * chunk, 0.0);
     scratch.zeros.resize(chunk, 0.0);
-    let (out, zeros) = (&mut scratch.out, &scratch.zeros);
+    let zeros = &scratch.zeros;
     let rows = row_table(n, k, lo, w.len() - 1, boundary, &mut scratch.rows);
     for c0 in (0..width).step_by(chunk) {
         let cw = chunk.min(width - c0);
         let mut taps: [&[f64]; MAX_DEGREE + 1] = [&[]; MAX_DEGREE + 1];
         let row = |r: Option<usize>| -> &[f64] {
             match r {
-                Some(r) => &t[start + r * stride + c0..][..cw],
+                Some(r) => &src[start + r * stride + c0..][..cw],
                 None => &zeros[..cw],
             }
         };
-        for (j, o) in out.chunks_exact_mut(cw).take(n).enumerate() {
+        for j in 0..n {
             // Output j reads old points j − k − lo + m (`rows[j + m]`); the base point
             // (m = lo) is j − k.
             for (tap, &r) in taps.iter_mut().zip(&rows[j..j + w.len()]) {
                 *tap = row(r);
             }
+            let o = &mut dst[start + j * stride + c0..][..cw];
             weighted_sum(o, &taps[..w.len()], row(rows[j + lo as usize]), w);
-        }
-        for (j, o) in out.chunks_exact(cw).take(n).enumerate() {
-            t[start + j * stride + c0..][..cw].copy_from_slice(o);
         }
     }
 }
@@ -387,12 +387,13 @@ fn prepare_columns(c: &[f64], degree: usize, chunk: usize, scratch: &mut TileScr
 }
 
 /// `shift_rows` with a shift per column, set up by `prepare_columns`: the n rows
-/// t[start + r·stride..][..width] go in chunks of `chunk` columns, each column with its own
-/// weights over the widened stencil.
+/// src[start + r·stride..][..width] go into `dst` in chunks of `chunk` columns, each column with
+/// its own weights over the widened stencil.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn shift_rows_per_column(
-    t: &mut [f64],
+    src: &[f64],
+    dst: &mut [f64],
     start: usize,
     n: usize,
     stride: usize,
@@ -404,7 +405,6 @@ fn shift_rows_per_column(
     let taps_n = scratch.column_taps;
     let degree = taps_n - 1 - (scratch.column_base.iter().max().copied().unwrap_or(0) as usize);
     let lo = (degree as i64 - 1) / 2;
-    scratch.out.resize(n * chunk, 0.0);
     scratch.zeros.resize(chunk, 0.0);
     scratch.base.resize(chunk, 0.0);
     let rows = row_table(
@@ -415,19 +415,19 @@ fn shift_rows_per_column(
         boundary,
         &mut scratch.rows,
     );
-    let (out, zeros, base) = (&mut scratch.out, &scratch.zeros, &mut scratch.base);
+    let (zeros, base) = (&scratch.zeros, &mut scratch.base);
     let (cw, select) = (&scratch.column_weights, &scratch.column_base);
     let row_width = width;
     for c0 in (0..row_width).step_by(chunk) {
         let width = chunk.min(row_width - c0);
         let row = |r: Option<usize>| -> &[f64] {
             match r {
-                Some(r) => &t[start + r * stride + c0..][..width],
+                Some(r) => &src[start + r * stride + c0..][..width],
                 None => &zeros[..width],
             }
         };
         let mut taps: [&[f64]; MAX_TAPS] = [&[]; MAX_TAPS];
-        for (j, o) in out.chunks_exact_mut(width).take(n).enumerate() {
+        for j in 0..n {
             // Union tap m is old row j − kmax − lo + m; column c's base point, j − k_c, is
             // union tap lo + (kmax − k_c).
             for (tap, &r) in taps.iter_mut().zip(&rows[j..j + taps_n]) {
@@ -445,10 +445,8 @@ fn shift_rows_per_column(
                 w: cw,
                 stride: chunk,
             };
+            let o = &mut dst[start + j * stride + c0..][..width];
             weighted_sum(o, &taps[..taps_n], base, w);
-        }
-        for (j, o) in out.chunks_exact(width).take(n).enumerate() {
-            t[start + j * stride + c0..][..width].copy_from_slice(o);
         }
     }
 }
@@ -459,7 +457,8 @@ simd_dispatch!(
     /// `shift_line`; on a strided axis, neighbouring lines go row by row (`shift_rows`) where
     /// they share a shift, or have a shift per column, and other lines one at a time.
     fn sweep_tile(
-        t: &mut [f64],
+        src: &[f64],
+        dst: &mut [f64],
         shape: &[usize],
         axis: usize,
         degree: usize,
@@ -469,9 +468,11 @@ simd_dispatch!(
     ) => sweep_tile_body
 );
 
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn sweep_tile_body(
-    t: &mut [f64],
+    src: &[f64],
+    dst: &mut [f64],
     shape: &[usize],
     axis: usize,
     degree: usize,
@@ -481,18 +482,19 @@ fn sweep_tile_body(
 ) {
     let n = shape[axis];
     let stride = strides_of(shape)[axis];
-    let outer = t.len() / (n * stride);
+    let outer = src.len() / (n * stride);
     if let (1, SweepShift::Uniform(s)) = (stride, shift) {
         // Contiguous lines with one shift (a kick along the last momentum axis).
         let (k, alpha) = split_shift(*s);
         let mut w = [0.0; MAX_DEGREE + 1];
         lagrange_weights(degree, alpha, &mut w);
-        shift_contiguous_lines(t, n, k, &w[..=degree], boundary, scratch);
+        shift_contiguous_lines(src, dst, n, k, &w[..=degree], boundary, scratch);
         return;
     }
     if stride == 1 {
         // Contiguous lines: the weights are recomputed only when the shift changes.
         let mut last: Option<(u64, i64)> = None;
+        dst.copy_from_slice(src);
         for base in (0..outer).map(|o| o * n) {
             let s = shift.at(base);
             let k = match last {
@@ -505,7 +507,7 @@ fn sweep_tile_body(
                 }
             };
             shift_line_weighted(
-                &mut t[base..base + n],
+                &mut dst[base..base + n],
                 k,
                 &scratch.w[..=degree],
                 boundary,
@@ -522,7 +524,8 @@ fn sweep_tile_body(
             for o in 0..outer {
                 let w = &w[..=degree];
                 shift_rows(
-                    t,
+                    src,
+                    dst,
                     o * n * stride,
                     n,
                     stride,
@@ -539,7 +542,7 @@ fn sweep_tile_body(
             prepare_columns(c, degree, chunk, scratch);
             for o in 0..outer {
                 let start = o * n * stride;
-                shift_rows_per_column(t, start, n, stride, stride, chunk, boundary, scratch);
+                shift_rows_per_column(src, dst, start, n, stride, stride, chunk, boundary, scratch);
             }
         }
         SweepShift::Columns(c) if stride == c.len() => {
@@ -554,12 +557,22 @@ fn sweep_tile_body(
                 prepare_columns(&c[a..b], degree, b - a, scratch);
                 for o in 0..outer {
                     let start = o * n * stride + a;
-                    shift_rows_per_column(t, start, n, stride, b - a, b - a, boundary, scratch);
+                    shift_rows_per_column(
+                        src,
+                        dst,
+                        start,
+                        n,
+                        stride,
+                        b - a,
+                        b - a,
+                        boundary,
+                        scratch,
+                    );
                 }
                 a = b;
             }
         }
-        _ => sweep_lines(t, n, stride, outer, degree, boundary, shift, scratch),
+        _ => sweep_lines(src, dst, n, stride, outer, degree, boundary, shift, scratch),
     }
 }
 
@@ -569,7 +582,8 @@ fn sweep_tile_body(
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn sweep_lines(
-    t: &mut [f64],
+    src: &[f64],
+    dst: &mut [f64],
     n: usize,
     stride: usize,
     outer: usize,
@@ -578,6 +592,8 @@ fn sweep_lines(
     shift: &SweepShift<'_>,
     scratch: &mut TileScratch,
 ) {
+    // Lines not shifted row by row are shifted in place in `dst`.
+    dst.copy_from_slice(src);
     // Column weights are kept for this sweep only.
     scratch.columns.clear();
     for o in 0..outer {
@@ -594,7 +610,18 @@ fn sweep_lines(
                 let mut w = [0.0; MAX_DEGREE + 1];
                 lagrange_weights(degree, alpha, &mut w);
                 let w = &w[..=degree];
-                shift_rows(t, base + c, n, stride, e - c, k, w, boundary, scratch);
+                shift_rows(
+                    src,
+                    dst,
+                    base + c,
+                    n,
+                    stride,
+                    e - c,
+                    k,
+                    w,
+                    boundary,
+                    scratch,
+                );
             } else {
                 if scratch.columns.len() < stride {
                     // No shift has these bits (a NaN): each column computes its weights once.
@@ -615,10 +642,10 @@ fn sweep_lines(
                     let at = base + col;
                     let mut line = std::mem::take(&mut scratch.line);
                     line.clear();
-                    line.extend((0..n).map(|r| t[at + r * stride]));
+                    line.extend((0..n).map(|r| src[at + r * stride]));
                     shift_line_weighted(&mut line, k, &w[..=degree], boundary, &mut scratch.ext);
                     for (r, v) in line.iter().enumerate() {
-                        t[at + r * stride] = *v;
+                        dst[at + r * stride] = *v;
                     }
                     scratch.line = line;
                 }
@@ -684,6 +711,14 @@ fn shift_line_weighted(
 /// m = 0..=degree, i.e. the window [−k − lo, n − 1 − k − lo + degree] (n + degree points).
 #[inline(always)]
 fn extend_line(line: &[f64], k: i64, degree: usize, boundary: LineBoundary, ext: &mut Vec<f64>) {
+    let at = ext.len();
+    ext.resize(at + line.len() + degree, 0.0);
+    fill_window(line, k, degree, boundary, &mut ext[at..]);
+}
+
+/// `extend_line` into a slice of exactly n + degree elements.
+#[inline(always)]
+fn fill_window(line: &[f64], k: i64, degree: usize, boundary: LineBoundary, out: &mut [f64]) {
     let n = line.len() as i64;
     let lo = (degree as i64 - 1) / 2;
     let first = -k - lo;
@@ -695,32 +730,35 @@ fn extend_line(line: &[f64], k: i64, degree: usize, boundary: LineBoundary, ext:
             while i < first + len {
                 let at = i.rem_euclid(n);
                 let run = (n - at).min(first + len - i);
-                ext.extend_from_slice(&line[at as usize..(at + run) as usize]);
+                let o = (i - first) as usize;
+                out[o..o + run as usize].copy_from_slice(&line[at as usize..(at + run) as usize]);
                 i += run;
             }
         }
         LineBoundary::Zero => {
             // Zeros before the line, the part of the line inside the window, zeros after.
-            let before = (-first).clamp(0, len);
+            let before = (-first).clamp(0, len) as usize;
             let (start, end) = (first.max(0), (first + len).min(n));
-            let inside = (end - start).max(0);
-            ext.resize(ext.len() + before as usize, 0.0);
-            if inside > 0 {
-                ext.extend_from_slice(&line[start as usize..end as usize]);
+            let inside = (end - start).max(0) as usize;
+            out[..before].fill(0.0);
+            for (o, v) in out[before..before + inside]
+                .iter_mut()
+                .zip(&line[start as usize..])
+            {
+                *o = *v;
             }
-            ext.resize(ext.len() + (len - before - inside) as usize, 0.0);
+            out[before + inside..].fill(0.0);
         }
     }
 }
 
-/// Shifts the `lines` contiguous lines of `n` points in `t` by one shift (stencil offset `k`,
-/// weights `w`): each line with its halo goes into one buffer, back to back, and a single
-/// `weighted_sum` runs over the whole buffer, so that short lines (a momentum axis of 16 to
-/// 64 points) cost no per-line overhead. The `degree` outputs past each line's end are
-/// computed and dropped.
+/// Shifts the contiguous lines of `n` points in `src` by one shift (stencil offset `k`,
+/// weights `w`) into `dst`: each line with its halo is laid out in one buffer, back to back,
+/// and summed straight into its place in `dst`.
 #[inline(always)]
 fn shift_contiguous_lines(
-    t: &mut [f64],
+    src: &[f64],
+    dst: &mut [f64],
     n: usize,
     k: i64,
     w: &[f64],
@@ -731,19 +769,16 @@ fn shift_contiguous_lines(
     let lo = (degree - 1) / 2;
     let padded = n + degree;
     let ext = &mut scratch.ext;
-    ext.clear();
-    for line in t.chunks_exact(n) {
-        extend_line(line, k, degree, boundary, ext);
+    ext.resize(src.len() / n * padded, 0.0);
+    for (line, window) in src.chunks_exact(n).zip(ext.chunks_exact_mut(padded)) {
+        fill_window(line, k, degree, boundary, window);
     }
-    let outputs = ext.len() - degree;
-    scratch.out.resize(outputs, 0.0);
     let mut taps: [&[f64]; MAX_DEGREE + 1] = [&[]; MAX_DEGREE + 1];
-    for (m, tap) in taps[..w.len()].iter_mut().enumerate() {
-        *tap = &ext[m..];
-    }
-    weighted_sum(&mut scratch.out, &taps[..w.len()], &ext[lo..], w);
-    for (line, o) in t.chunks_exact_mut(n).zip(scratch.out.chunks(padded)) {
-        line.copy_from_slice(&o[..n]);
+    for (out, window) in dst.chunks_exact_mut(n).zip(ext.chunks_exact(padded)) {
+        for (m, tap) in taps[..w.len()].iter_mut().enumerate() {
+            *tap = &window[m..];
+        }
+        weighted_sum(out, &taps[..w.len()], &window[lo..], w);
     }
 }
 
@@ -807,6 +842,12 @@ impl Advection for CpuBackend {
                 data.par_chunks_mut(span).enumerate().for_each_init(
                     TileScratch::default,
                     |scratch, (i, tile)| {
+                        // The sweeps go from buffer to buffer, the last one back into f.
+                        let mut a = std::mem::take(&mut scratch.tile);
+                        let mut b = std::mem::take(&mut scratch.tile2);
+                        a.clear();
+                        a.extend_from_slice(tile);
+                        b.resize(span, 0.0);
                         for (k, (_, shift)) in group.iter().enumerate() {
                             let at = |e: usize| shift_of(k, i * span + e);
                             // One table entry for the whole tile (a kick) or a general table.
@@ -816,8 +857,14 @@ impl Advection for CpuBackend {
                             } else {
                                 SweepShift::General(&at)
                             };
+                            let dst = if k + 1 == group.len() {
+                                &mut *tile
+                            } else {
+                                &mut b
+                            };
                             sweep_tile(
-                                tile,
+                                &a,
+                                dst,
                                 tile_shape,
                                 shift.axis - first,
                                 shift.degree,
@@ -825,7 +872,10 @@ impl Advection for CpuBackend {
                                 &sweep,
                                 scratch,
                             );
+                            std::mem::swap(&mut a, &mut b);
                         }
+                        scratch.tile = a;
+                        scratch.tile2 = b;
                     },
                 );
             }
@@ -846,7 +896,9 @@ impl Advection for CpuBackend {
                         let c0 = run * width;
                         let w = width.min(columns - c0);
                         let mut tile = std::mem::take(&mut scratch.tile);
+                        let mut other = std::mem::take(&mut scratch.tile2);
                         tile.resize(block * w, 0.0);
+                        other.resize(block * w, 0.0);
                         // SAFETY: this task owns columns c0..c0 + w of every leading index,
                         // which no other task reads or writes; all indices are in bounds.
                         unsafe {
@@ -870,7 +922,8 @@ impl Advection for CpuBackend {
                                 SweepShift::General(&at)
                             };
                             sweep_tile(
-                                &mut tile,
+                                &tile,
+                                &mut other,
                                 &tile_shape,
                                 shift.axis,
                                 shift.degree,
@@ -878,6 +931,7 @@ impl Advection for CpuBackend {
                                 &sweep,
                                 scratch,
                             );
+                            std::mem::swap(&mut tile, &mut other);
                         }
                         unsafe {
                             for (b, row) in tile.chunks_exact(w).enumerate() {
@@ -886,6 +940,7 @@ impl Advection for CpuBackend {
                             }
                         }
                         scratch.tile = tile;
+                        scratch.tile2 = other;
                     },
                 );
             }
