@@ -514,14 +514,21 @@ fn run_config(
         Some(o) => o.to_path_buf(),
         None => PathBuf::from("out").join(path.file_stem().context("config path has no name")?),
     };
-    // A job of the config's kind on the opened backend: its plan alone, or the whole run.
+    // A job of the config's kind on the opened backend: its plan alone (by default
+    // `job.plan(limits)`), or the whole run.
     macro_rules! plan_or_run {
-        ($job:ty, $run:path, $kernels:expr) => {{
+        ($job:ty, $run:path, $kernels:expr) => {
+            plan_or_run!($job, $run, $kernels, |job, _b, limits| job.plan(limits))
+        };
+        ($job:ty, $run:path, $kernels:expr, |$j:ident, $b:ident, $l:ident| $plan:expr) => {{
             let job: $job = config::job(&table)?;
             let backend = cli.open_backend($kernels)?;
             let limits = backend.limits();
             if plan_only {
-                return job.plan(&limits).map(|_| ());
+                return with_backend!(&backend, $b => {
+                    let ($j, $l) = (&job, &limits);
+                    $plan.map(|_| ())
+                });
             }
             with_backend!(&backend, b => $run(b, limits, job, &out, false).map(|_| ()))
         }};
@@ -533,16 +540,13 @@ fn run_config(
             let backend = cli.open_backend(JobKernels::Poisson)?;
             with_backend!(&backend, b => demo::run(b, cfg, &out).map(|_| ()))
         }
-        "vlasov" => {
-            // The Vlasov plan also names the passes a step makes on the opened backend.
-            let job: vlasov::job::VlasovJob = config::job(&table)?;
-            let backend = cli.open_backend(JobKernels::Vlasov)?;
-            let limits = backend.limits();
-            if plan_only {
-                return with_backend!(&backend, b => job.plan_on(b, &limits).map(|_| ()));
-            }
-            with_backend!(&backend, b => vlasov::job::run(b, limits, job, &out, false).map(|_| ()))
-        }
+        // The Vlasov plan also names the passes a step makes on the opened backend.
+        "vlasov" => plan_or_run!(
+            vlasov::job::VlasovJob,
+            vlasov::job::run,
+            JobKernels::Vlasov,
+            |job, b, limits| job.plan_on(b, limits)
+        ),
         "hartree" => plan_or_run!(
             hartree::job::HartreeJob,
             hartree::job::run,

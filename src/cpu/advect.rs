@@ -38,7 +38,7 @@ const LANES: usize = 8;
 const MAX_TAPS: usize = MAX_DEGREE + 1 + MAX_SPREAD as usize;
 
 /// A row sweep works on column chunks of about this many elements (32 KiB of f64 read and as
-/// much buffered for output).
+/// much written), which stay in the core's first caches.
 const ROW_CHUNK_ELEMS: usize = 4096;
 
 /// Neighbouring lines with one shift that go row by row (`shift_rows`); shorter runs (lines
@@ -120,9 +120,6 @@ struct TileScratch {
     /// Per column of a chunk: which union tap past lo is the column's base point
     /// (`prepare_columns`).
     column_base: Vec<u8>,
-    /// The largest stencil offset of the columns and the taps of their union stencil.
-    column_kmax: i64,
-    column_taps: usize,
     /// The base points of one output row (`shift_rows_per_column`).
     base: Vec<f64>,
     /// The rows each output reads (`row_table`).
@@ -281,8 +278,7 @@ fn shift_rows(
     scratch: &mut TileScratch,
 ) {
     let lo = (w.len() as i64 - 2) / 2;
-    // Column chunks of about `ROW_CHUNK_ELEMS` elements over all n rows, so that the rows
-    // read and the outputs buffered stay in the core's first caches.
+    // Column chunks of about `ROW_CHUNK_ELEMS` elements over all n rows.
     let chunk = (ROW_CHUNK_ELEMS / n).next_multiple_of(4 * LANES).min(width);
     scratch.zeros.resize(chunk, 0.0);
     let zeros = &scratch.zeros;
@@ -331,17 +327,40 @@ fn row_table(
     rows
 }
 
+/// The stencil offset and the Lagrange weights (the first degree + 1) of a shift s.
+#[inline(always)]
+fn stencil(s: f64, degree: usize) -> (i64, [f64; MAX_DEGREE + 1]) {
+    let (k, alpha) = split_shift(s);
+    let mut w = [0.0; MAX_DEGREE + 1];
+    lagrange_weights(degree, alpha, &mut w);
+    (k, w)
+}
+
 /// The largest spread kmax − kmin of the stencil offsets of one column sweep
 /// (`shift_rows_per_column`); wider spreads go line by line.
 const MAX_SPREAD: i64 = 4;
 
-/// kmax − kmin over the stencil offsets of the shifts `c`.
-fn spread(c: &[f64]) -> i64 {
-    let (lo, hi) = c.iter().fold((i64::MAX, i64::MIN), |(lo, hi), &s| {
+/// (kmin, kmax) over the stencil offsets of the shifts `c`.
+fn offset_range(c: &[f64]) -> (i64, i64) {
+    c.iter().fold((i64::MAX, i64::MIN), |(lo, hi), &s| {
         let k = split_shift(s).0;
         (lo.min(k), hi.max(k))
-    });
-    hi - lo
+    })
+}
+
+/// kmax − kmin over the stencil offsets of the shifts `c`.
+fn spread(c: &[f64]) -> i64 {
+    let (kmin, kmax) = offset_range(c);
+    kmax - kmin
+}
+
+/// The widened stencil of a column sweep (`prepare_columns`): union tap m of output j is old
+/// row j − kmax − lo + m, m = 0..taps.
+#[derive(Clone, Copy)]
+struct ColumnStencil {
+    degree: usize,
+    kmax: i64,
+    taps: usize,
 }
 
 /// The chunk of a column sweep: whole groups of `columns`, about `ROW_CHUNK_ELEMS` elements
@@ -356,34 +375,36 @@ fn column_chunk(n: usize, columns: usize, stride: usize) -> usize {
 /// placed at its own rows and zeros elsewhere, and its base point picked by `column_base`.
 /// The zero taps add ±0 to a column's sum, so each output is what `shift_line` gives (up to
 /// the sign of a zero result).
-fn prepare_columns(c: &[f64], degree: usize, chunk: usize, scratch: &mut TileScratch) {
+fn prepare_columns(
+    c: &[f64],
+    degree: usize,
+    chunk: usize,
+    scratch: &mut TileScratch,
+) -> ColumnStencil {
     let columns = c.len();
-    let ks: Vec<i64> = c.iter().map(|&s| split_shift(s).0).collect();
-    let kmax = *ks.iter().max().unwrap();
-    let kmin = *ks.iter().min().unwrap();
+    let (kmin, kmax) = offset_range(c);
     let taps = degree + 1 + (kmax - kmin) as usize;
-    scratch.column_kmax = kmax;
-    scratch.column_taps = taps;
     scratch.column_weights.clear();
     scratch.column_weights.resize(taps * chunk, 0.0);
     scratch.column_base.clear();
-    let mut w = [0.0; MAX_DEGREE + 1];
-    for col in 0..chunk {
-        let (k, alpha) = split_shift(c[col % columns]);
+    // The first group of columns, then its copies over the chunk.
+    for (col, &s) in c.iter().enumerate() {
+        let (k, w) = stencil(s, degree);
         let offset = (kmax - k) as usize;
-        if col < columns {
-            lagrange_weights(degree, alpha, &mut w);
-            for (m, &wm) in w[..=degree].iter().enumerate() {
-                scratch.column_weights[(m + offset) * chunk + col] = wm;
-            }
-        } else {
-            for m in 0..taps {
-                let first_group = scratch.column_weights[m * chunk + col % columns];
-                scratch.column_weights[m * chunk + col] = first_group;
-            }
+        for (m, &wm) in w[..=degree].iter().enumerate() {
+            scratch.column_weights[(m + offset) * chunk + col] = wm;
         }
         scratch.column_base.push(offset as u8);
     }
+    for col in columns..chunk {
+        for m in 0..taps {
+            scratch.column_weights[m * chunk + col] =
+                scratch.column_weights[m * chunk + col % columns];
+        }
+        let offset = scratch.column_base[col % columns];
+        scratch.column_base.push(offset);
+    }
+    ColumnStencil { degree, kmax, taps }
 }
 
 /// `shift_rows` with a shift per column, set up by `prepare_columns`: the n rows
@@ -399,31 +420,27 @@ fn shift_rows_per_column(
     stride: usize,
     width: usize,
     chunk: usize,
+    stencil: ColumnStencil,
     boundary: LineBoundary,
     scratch: &mut TileScratch,
 ) {
-    let taps_n = scratch.column_taps;
-    let degree = taps_n - 1 - (scratch.column_base.iter().max().copied().unwrap_or(0) as usize);
+    let ColumnStencil {
+        degree,
+        kmax,
+        taps: taps_n,
+    } = stencil;
     let lo = (degree as i64 - 1) / 2;
     scratch.zeros.resize(chunk, 0.0);
     scratch.base.resize(chunk, 0.0);
-    let rows = row_table(
-        n,
-        scratch.column_kmax,
-        lo,
-        taps_n - 1,
-        boundary,
-        &mut scratch.rows,
-    );
+    let rows = row_table(n, kmax, lo, taps_n - 1, boundary, &mut scratch.rows);
     let (zeros, base) = (&scratch.zeros, &mut scratch.base);
-    let (cw, select) = (&scratch.column_weights, &scratch.column_base);
-    let row_width = width;
-    for c0 in (0..row_width).step_by(chunk) {
-        let width = chunk.min(row_width - c0);
+    let (weights, select) = (&scratch.column_weights, &scratch.column_base);
+    for c0 in (0..width).step_by(chunk) {
+        let cw = chunk.min(width - c0);
         let row = |r: Option<usize>| -> &[f64] {
             match r {
-                Some(r) => &src[start + r * stride + c0..][..width],
-                None => &zeros[..width],
+                Some(r) => &src[start + r * stride + c0..][..cw],
+                None => &zeros[..cw],
             }
         };
         let mut taps: [&[f64]; MAX_TAPS] = [&[]; MAX_TAPS];
@@ -433,7 +450,7 @@ fn shift_rows_per_column(
             for (tap, &r) in taps.iter_mut().zip(&rows[j..j + taps_n]) {
                 *tap = row(r);
             }
-            let base = &mut base[..width];
+            let base = &mut base[..cw];
             base.copy_from_slice(taps[lo as usize]);
             for offset in 1..=(taps_n - 1 - degree) as u8 {
                 let tap = taps[lo as usize + offset as usize];
@@ -442,20 +459,21 @@ fn shift_rows_per_column(
                 }
             }
             let w = PerOutput {
-                w: cw,
+                w: weights,
                 stride: chunk,
             };
-            let o = &mut dst[start + j * stride + c0..][..width];
+            let o = &mut dst[start + j * stride + c0..][..cw];
             weighted_sum(o, &taps[..taps_n], base, w);
         }
     }
 }
 
 simd_dispatch!(
-    /// One shift along `axis` of a tile of shape `shape` held contiguously in `t`, on one
-    /// thread, the shift of each line given by `shift`. Contiguous lines go through
-    /// `shift_line`; on a strided axis, neighbouring lines go row by row (`shift_rows`) where
-    /// they share a shift, or have a shift per column, and other lines one at a time.
+    /// One shift along `axis` of a tile of shape `shape`, from `src` into `dst` (both hold the
+    /// tile contiguously), on one thread, the shift of each line given by `shift`. Contiguous
+    /// lines with one shift go through `shift_contiguous_lines`; on a strided axis,
+    /// neighbouring lines go row by row (`shift_rows`) where they share a shift, or have a
+    /// shift per column (`shift_rows_per_column`), and other lines one at a time.
     fn sweep_tile(
         src: &[f64],
         dst: &mut [f64],
@@ -465,116 +483,102 @@ simd_dispatch!(
         boundary: LineBoundary,
         shift: &SweepShift<'_>,
         scratch: &mut TileScratch,
-    ) => sweep_tile_body
-);
-
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn sweep_tile_body(
-    src: &[f64],
-    dst: &mut [f64],
-    shape: &[usize],
-    axis: usize,
-    degree: usize,
-    boundary: LineBoundary,
-    shift: &SweepShift<'_>,
-    scratch: &mut TileScratch,
-) {
-    let n = shape[axis];
-    let stride = strides_of(shape)[axis];
-    let outer = src.len() / (n * stride);
-    if let (1, SweepShift::Uniform(s)) = (stride, shift) {
-        // Contiguous lines with one shift (a kick along the last momentum axis).
-        let (k, alpha) = split_shift(*s);
-        let mut w = [0.0; MAX_DEGREE + 1];
-        lagrange_weights(degree, alpha, &mut w);
-        shift_contiguous_lines(src, dst, n, k, &w[..=degree], boundary, scratch);
-        return;
-    }
-    if stride == 1 {
-        // Contiguous lines: the weights are recomputed only when the shift changes.
-        let mut last: Option<(u64, i64)> = None;
-        dst.copy_from_slice(src);
-        for base in (0..outer).map(|o| o * n) {
-            let s = shift.at(base);
-            let k = match last {
-                Some((bits, k)) if bits == s.to_bits() => k,
-                _ => {
-                    let (k, alpha) = split_shift(s);
-                    lagrange_weights(degree, alpha, &mut scratch.w);
-                    last = Some((s.to_bits(), k));
-                    k
-                }
-            };
-            shift_line_weighted(
-                &mut dst[base..base + n],
-                k,
-                &scratch.w[..=degree],
-                boundary,
-                &mut scratch.ext,
-            );
+    ) {
+        let n = shape[axis];
+        let stride = strides_of(shape)[axis];
+        let outer = src.len() / (n * stride);
+        if let (1, SweepShift::Uniform(s)) = (stride, shift) {
+            // Contiguous lines with one shift (a kick along the last momentum axis).
+            let (k, w) = stencil(*s, degree);
+            shift_contiguous_lines(src, dst, n, k, &w[..=degree], boundary, scratch);
+            return;
         }
-        return;
-    }
-    match shift.simplified() {
-        SweepShift::Uniform(s) => {
-            let (k, alpha) = split_shift(s);
-            let mut w = [0.0; MAX_DEGREE + 1];
-            lagrange_weights(degree, alpha, &mut w);
-            for o in 0..outer {
-                let w = &w[..=degree];
-                shift_rows(
-                    src,
-                    dst,
-                    o * n * stride,
-                    n,
-                    stride,
-                    stride,
+        if stride == 1 {
+            // Contiguous lines: the weights are recomputed only when the shift changes.
+            let mut last: Option<(u64, i64)> = None;
+            dst.copy_from_slice(src);
+            for base in (0..outer).map(|o| o * n) {
+                let s = shift.at(base);
+                let k = match last {
+                    Some((bits, k)) if bits == s.to_bits() => k,
+                    _ => {
+                        let k;
+                        (k, scratch.w) = stencil(s, degree);
+                        last = Some((s.to_bits(), k));
+                        k
+                    }
+                };
+                shift_line_weighted(
+                    &mut dst[base..base + n],
                     k,
-                    w,
+                    &scratch.w[..=degree],
                     boundary,
-                    scratch,
+                    &mut scratch.ext,
                 );
             }
+            return;
         }
-        SweepShift::Columns(c) if stride.is_multiple_of(c.len()) && spread(c) <= MAX_SPREAD => {
-            let chunk = column_chunk(n, c.len(), stride);
-            prepare_columns(c, degree, chunk, scratch);
-            for o in 0..outer {
-                let start = o * n * stride;
-                shift_rows_per_column(src, dst, start, n, stride, stride, chunk, boundary, scratch);
-            }
-        }
-        SweepShift::Columns(c) if stride == c.len() => {
-            // Rows of one column group whose offsets spread too far for one widened stencil
-            // (large shifts, wide tiles): runs of columns that each stay within the spread.
-            let mut a = 0;
-            while a < c.len() {
-                let mut b = a + 1;
-                while b < c.len() && spread(&c[a..=b]) <= MAX_SPREAD {
-                    b += 1;
-                }
-                prepare_columns(&c[a..b], degree, b - a, scratch);
+        match shift.simplified() {
+            SweepShift::Uniform(s) => {
+                let (k, w) = stencil(s, degree);
                 for o in 0..outer {
-                    let start = o * n * stride + a;
-                    shift_rows_per_column(
+                    let w = &w[..=degree];
+                    shift_rows(
                         src,
                         dst,
-                        start,
+                        o * n * stride,
                         n,
                         stride,
-                        b - a,
-                        b - a,
+                        stride,
+                        k,
+                        w,
                         boundary,
                         scratch,
                     );
                 }
-                a = b;
             }
+            SweepShift::Columns(c) if stride.is_multiple_of(c.len()) && spread(c) <= MAX_SPREAD => {
+                let chunk = column_chunk(n, c.len(), stride);
+                let columns = prepare_columns(c, degree, chunk, scratch);
+                for o in 0..outer {
+                    let start = o * n * stride;
+                    shift_rows_per_column(
+                        src, dst, start, n, stride, stride, chunk, columns, boundary, scratch,
+                    );
+                }
+            }
+            SweepShift::Columns(c) if stride == c.len() => {
+                // Rows of one column group whose offsets spread too far for one widened stencil
+                // (large shifts, wide tiles): runs of columns that each stay within the spread.
+                let mut a = 0;
+                while a < c.len() {
+                    let mut b = a + 1;
+                    while b < c.len() && spread(&c[a..=b]) <= MAX_SPREAD {
+                        b += 1;
+                    }
+                    let columns = prepare_columns(&c[a..b], degree, b - a, scratch);
+                    for o in 0..outer {
+                        let start = o * n * stride + a;
+                        shift_rows_per_column(
+                            src,
+                            dst,
+                            start,
+                            n,
+                            stride,
+                            b - a,
+                            b - a,
+                            columns,
+                            boundary,
+                            scratch,
+                        );
+                    }
+                    a = b;
+                }
+            }
+            _ => sweep_lines(src, dst, n, stride, outer, degree, boundary, shift, scratch),
         }
-        _ => sweep_lines(src, dst, n, stride, outer, degree, boundary, shift, scratch),
     }
-}
+);
 
 /// A strided sweep whose shifts follow no pattern: runs of at least `MIN_ROW_RUN`
 /// neighbouring lines with equal shifts go row by row (`shift_rows`), other lines one at a
@@ -606,9 +610,7 @@ fn sweep_lines(
                 e += 1;
             }
             if e - c >= MIN_ROW_RUN {
-                let (k, alpha) = split_shift(s);
-                let mut w = [0.0; MAX_DEGREE + 1];
-                lagrange_weights(degree, alpha, &mut w);
+                let (k, w) = stencil(s, degree);
                 let w = &w[..=degree];
                 shift_rows(
                     src,
@@ -634,9 +636,8 @@ fn sweep_lines(
                     // Weights per column, kept while the column's shift stays the same.
                     let cached = &mut scratch.columns[col];
                     if cached.0 != s.to_bits() {
-                        let (k, alpha) = split_shift(s);
-                        lagrange_weights(degree, alpha, &mut cached.2);
-                        *cached = (s.to_bits(), k, cached.2);
+                        let (k, w) = stencil(s, degree);
+                        *cached = (s.to_bits(), k, w);
                     }
                     let (_, k, w) = *cached;
                     let at = base + col;
@@ -842,11 +843,12 @@ impl Advection for CpuBackend {
                 data.par_chunks_mut(span).enumerate().for_each_init(
                     TileScratch::default,
                     |scratch, (i, tile)| {
-                        // The sweeps go from buffer to buffer, the last one back into f.
+                        // The first sweep reads f, the others the buffer the one before
+                        // wrote; the last of several writes back into f.
+                        let g = group.len();
                         let mut a = std::mem::take(&mut scratch.tile);
                         let mut b = std::mem::take(&mut scratch.tile2);
-                        a.clear();
-                        a.extend_from_slice(tile);
+                        a.resize(span, 0.0);
                         b.resize(span, 0.0);
                         for (k, (_, shift)) in group.iter().enumerate() {
                             let at = |e: usize| shift_of(k, i * span + e);
@@ -857,13 +859,13 @@ impl Advection for CpuBackend {
                             } else {
                                 SweepShift::General(&at)
                             };
-                            let dst = if k + 1 == group.len() {
-                                &mut *tile
-                            } else {
-                                &mut b
+                            let (src, dst): (&[f64], &mut [f64]) = match (k == 0, k + 1 == g) {
+                                (true, _) => (tile, &mut b),
+                                (false, false) => (&a, &mut b),
+                                (false, true) => (&a, tile),
                             };
                             sweep_tile(
-                                &a,
+                                src,
                                 dst,
                                 tile_shape,
                                 shift.axis - first,
@@ -873,6 +875,9 @@ impl Advection for CpuBackend {
                                 scratch,
                             );
                             std::mem::swap(&mut a, &mut b);
+                        }
+                        if g == 1 {
+                            tile.copy_from_slice(&a);
                         }
                         scratch.tile = a;
                         scratch.tile2 = b;

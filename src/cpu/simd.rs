@@ -39,26 +39,29 @@ pub fn level() -> Level {
     })
 }
 
-/// `simd_dispatch!(fn name(args) => body_fn)` defines `name`, which calls the
-/// `#[inline(always)]` function `body_fn` compiled for the widest `Level` available. Every
-/// function `body_fn` calls in its hot loops must be `#[inline(always)]` as well, so that it is
-/// compiled with the same features.
+/// `simd_dispatch!(fn name(args) { body })` defines `name` with that body compiled once per
+/// `Level` (as an `#[inline(always)]` inner function) and calls the widest the machine has.
+/// Every function the body calls in its hot loops must be `#[inline(always)]` as well, so that
+/// it is compiled with the same features.
 macro_rules! simd_dispatch {
-    ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) => $body:ident) => {
+    ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
         $(#[$meta])*
         #[allow(clippy::too_many_arguments)]
         $vis fn $name($($arg: $ty),*) {
+            #[allow(clippy::too_many_arguments)]
+            #[inline(always)]
+            fn body($($arg: $ty),*) $body
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx512f")]
                 #[allow(clippy::too_many_arguments)]
                 unsafe fn avx512($($arg: $ty),*) {
-                    $body($($arg),*)
+                    body($($arg),*)
                 }
                 #[target_feature(enable = "avx2")]
                 #[allow(clippy::too_many_arguments)]
                 unsafe fn avx2($($arg: $ty),*) {
-                    $body($($arg),*)
+                    body($($arg),*)
                 }
                 match $crate::cpu::simd::level() {
                     // SAFETY: the level says the CPU has these features.
@@ -67,7 +70,7 @@ macro_rules! simd_dispatch {
                     $crate::cpu::simd::Level::Baseline => {}
                 }
             }
-            $body($($arg),*)
+            body($($arg),*)
         }
     };
 }

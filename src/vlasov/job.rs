@@ -59,7 +59,6 @@ fn four() -> i32 {
 }
 
 impl VlasovJob {
-    /// Prints the plan and refuses runs that cannot work, saying why.
     /// `plan`, and then the passes over f that a step makes on `backend` and the bytes they
     /// move per cell (`StepTraffic`).
     pub fn plan_on<B: Backend + Advection>(
@@ -76,6 +75,7 @@ impl VlasovJob {
         Ok((grid, schedule))
     }
 
+    /// Prints the plan and refuses runs that cannot work, saying why.
     pub fn plan(&self, limits: &Limits) -> Result<(PhaseGrid, Schedule)> {
         let grid = PhaseGrid::new(self.physics.dim, &self.grid, self.physics.boundary)?;
         self.initial.validate(&self.physics)?;
