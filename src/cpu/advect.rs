@@ -183,6 +183,7 @@ impl TapWeights for &[f64] {
 }
 
 /// Weights per tap and output: tap m of output i at `w[m·stride + i]`.
+#[derive(Clone, Copy)]
 struct PerOutput<'a> {
     w: &'a [f64],
     stride: usize,
@@ -258,11 +259,12 @@ fn weighted_blocks<const Q: usize>(
     i
 }
 
-/// Shifts the `n` rows src[start + r·stride ..][..width] (r = 0..n, the points of lines along
-/// one axis, `width` neighbouring lines side by side) by one shift, given by its stencil
-/// offset `k` and weights `w`, into the same rows of `dst`. Each element gets exactly the
-/// arithmetic of `shift_line` (the same weights, the same increment form in the same order),
-/// but a whole row at a time: a streaming, vectorisable weighted sum of rows.
+/// Shifts the `n` rows src[start + o·n·stride + r·stride ..][..width] (r = 0..n, the points of
+/// lines along one axis, `width` neighbouring lines side by side, in `outer` blocks o) by one
+/// shift, given by its stencil offset `k` and weights `w`, into the same rows of `dst`. Each
+/// element gets exactly the arithmetic of `shift_line` (the same weights, the same increment
+/// form in the same order), but a whole row at a time: a streaming, vectorisable weighted sum
+/// of rows.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn shift_rows(
@@ -272,6 +274,7 @@ fn shift_rows(
     n: usize,
     stride: usize,
     width: usize,
+    outer: usize,
     k: i64,
     w: &[f64],
     boundary: LineBoundary,
@@ -283,25 +286,54 @@ fn shift_rows(
     scratch.zeros.resize(chunk, 0.0);
     let zeros = &scratch.zeros;
     let rows = row_table(n, k, lo, w.len() - 1, boundary, &mut scratch.rows);
-    for c0 in (0..width).step_by(chunk) {
-        let cw = chunk.min(width - c0);
-        let mut taps: [&[f64]; MAX_DEGREE + 1] = [&[]; MAX_DEGREE + 1];
-        let row = |r: Option<usize>| -> &[f64] {
-            match r {
-                Some(r) => &src[start + r * stride + c0..][..cw],
-                None => &zeros[..cw],
+    // Where a block's rows are whole and fit one chunk (short lines, as along the middle axes
+    // of a momentum block), the outputs whose taps all lie inside the line are one contiguous
+    // run: one weighted sum over all of them instead of a short one per row.
+    let interior = if chunk == width && width == stride {
+        interior_rows(n, k, lo, w.len())
+    } else {
+        0..0
+    };
+    for o in 0..outer {
+        let start = start + o * n * stride;
+        if !interior.is_empty() {
+            let (ja, len) = (interior.start, interior.len() * stride);
+            let from = |r: i64| start + (r as usize) * stride;
+            let mut taps: [&[f64]; MAX_DEGREE + 1] = [&[]; MAX_DEGREE + 1];
+            for (m, tap) in taps[..w.len()].iter_mut().enumerate() {
+                *tap = &src[from(ja as i64 - k - lo + m as i64)..][..len];
             }
-        };
-        for j in 0..n {
-            // Output j reads old points j − k − lo + m (`rows[j + m]`); the base point
-            // (m = lo) is j − k.
-            for (tap, &r) in taps.iter_mut().zip(&rows[j..j + w.len()]) {
-                *tap = row(r);
+            let o = &mut dst[start + ja * stride..][..len];
+            weighted_sum(o, &taps[..w.len()], taps[lo as usize], w);
+        }
+        for c0 in (0..width).step_by(chunk) {
+            let cw = chunk.min(width - c0);
+            let mut taps: [&[f64]; MAX_DEGREE + 1] = [&[]; MAX_DEGREE + 1];
+            let row = |r: Option<usize>| -> &[f64] {
+                match r {
+                    Some(r) => &src[start + r * stride + c0..][..cw],
+                    None => &zeros[..cw],
+                }
+            };
+            for j in (0..n).filter(|j| !interior.contains(j)) {
+                // Output j reads old points j − k − lo + m (`rows[j + m]`); the base point
+                // (m = lo) is j − k.
+                for (tap, &r) in taps.iter_mut().zip(&rows[j..j + w.len()]) {
+                    *tap = row(r);
+                }
+                let o = &mut dst[start + j * stride + c0..][..cw];
+                weighted_sum(o, &taps[..w.len()], row(rows[j + lo as usize]), w);
             }
-            let o = &mut dst[start + j * stride + c0..][..cw];
-            weighted_sum(o, &taps[..w.len()], row(rows[j + lo as usize]), w);
         }
     }
+}
+
+/// The outputs j of a line of n points whose `taps` taps, rows j − k − lo + m for
+/// m = 0..taps, all lie inside the line (no wrap, no zero beyond an end).
+fn interior_rows(n: usize, k: i64, lo: i64, taps: usize) -> std::ops::Range<usize> {
+    let a = (k + lo).clamp(0, n as i64);
+    let b = (n as i64 + 1 - taps as i64 + k + lo).clamp(a, n as i64);
+    a as usize..b as usize
 }
 
 /// The rows that output j of a shift with stencil offset `k` reads: `rows[j + m]` is old row
@@ -364,9 +396,15 @@ struct ColumnStencil {
 }
 
 /// The chunk of a column sweep: whole groups of `columns`, about `ROW_CHUNK_ELEMS` elements
-/// over all n rows.
+/// over all n rows; where a row of `stride` elements is shorter than that, whole rows (the
+/// weights repeat row after row, so a run of rows is one weighted sum).
 fn column_chunk(n: usize, columns: usize, stride: usize) -> usize {
-    ((ROW_CHUNK_ELEMS / n / columns).max(1) * columns).min(stride)
+    let chunk = (ROW_CHUNK_ELEMS / n / columns).max(1) * columns;
+    if chunk >= stride {
+        chunk / stride * stride
+    } else {
+        chunk
+    }
 }
 
 /// Sets up `shift_rows_per_column` for the column shifts `c`, repeated over a chunk of
@@ -408,8 +446,10 @@ fn prepare_columns(
 }
 
 /// `shift_rows` with a shift per column, set up by `prepare_columns`: the n rows
-/// src[start + r·stride..][..width] go into `dst` in chunks of `chunk` columns, each column with
-/// its own weights over the widened stencil.
+/// src[start + o·n·stride + r·stride..][..width] of `outer` blocks go into `dst` in chunks of
+/// `chunk` columns, each column with its own weights over the widened stencil. A chunk longer
+/// than a row (short rows, as along the last position axis of a drift tile) takes the
+/// interior rows of a block several at a time.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn shift_rows_per_column(
@@ -419,6 +459,7 @@ fn shift_rows_per_column(
     n: usize,
     stride: usize,
     width: usize,
+    outer: usize,
     chunk: usize,
     stencil: ColumnStencil,
     boundary: LineBoundary,
@@ -435,37 +476,70 @@ fn shift_rows_per_column(
     let rows = row_table(n, kmax, lo, taps_n - 1, boundary, &mut scratch.rows);
     let (zeros, base) = (&scratch.zeros, &mut scratch.base);
     let (weights, select) = (&scratch.column_weights, &scratch.column_base);
-    for c0 in (0..width).step_by(chunk) {
-        let cw = chunk.min(width - c0);
-        let row = |r: Option<usize>| -> &[f64] {
-            match r {
-                Some(r) => &src[start + r * stride + c0..][..cw],
-                None => &zeros[..cw],
-            }
-        };
+    let w = PerOutput {
+        w: weights,
+        stride: chunk,
+    };
+    let (interior, rows_per_run) = if width == stride && chunk > stride {
+        (interior_rows(n, kmax, lo, taps_n), chunk / stride)
+    } else {
+        (0..0, 1)
+    };
+    for o in 0..outer {
+        let start = start + o * n * stride;
         let mut taps: [&[f64]; MAX_TAPS] = [&[]; MAX_TAPS];
-        for j in 0..n {
-            // Union tap m is old row j − kmax − lo + m; column c's base point, j − k_c, is
-            // union tap lo + (kmax − k_c).
-            for (tap, &r) in taps.iter_mut().zip(&rows[j..j + taps_n]) {
-                *tap = row(r);
+        for j in interior.clone().step_by(rows_per_run) {
+            let len = rows_per_run.min(interior.end - j) * stride;
+            for (m, tap) in taps[..taps_n].iter_mut().enumerate() {
+                let r = (j as i64 - kmax - lo + m as i64) as usize;
+                *tap = &src[start + r * stride..][..len];
             }
-            let base = &mut base[..cw];
-            base.copy_from_slice(taps[lo as usize]);
-            for offset in 1..=(taps_n - 1 - degree) as u8 {
-                let tap = taps[lo as usize + offset as usize];
-                for ((b, &v), &sel) in base.iter_mut().zip(tap).zip(select) {
-                    *b = if sel == offset { v } else { *b };
+            let o = &mut dst[start + j * stride..][..len];
+            column_sum(o, &taps[..taps_n], lo as usize, degree, select, base, w);
+        }
+        for c0 in (0..width).step_by(chunk) {
+            let cw = chunk.min(width - c0);
+            let row = |r: Option<usize>| -> &[f64] {
+                match r {
+                    Some(r) => &src[start + r * stride + c0..][..cw],
+                    None => &zeros[..cw],
                 }
-            }
-            let w = PerOutput {
-                w: weights,
-                stride: chunk,
             };
-            let o = &mut dst[start + j * stride + c0..][..cw];
-            weighted_sum(o, &taps[..taps_n], base, w);
+            for j in (0..n).filter(|j| !interior.contains(j)) {
+                // Union tap m is old row j − kmax − lo + m; column c's base point, j − k_c, is
+                // union tap lo + (kmax − k_c).
+                for (tap, &r) in taps.iter_mut().zip(&rows[j..j + taps_n]) {
+                    *tap = row(r);
+                }
+                let o = &mut dst[start + j * stride + c0..][..cw];
+                column_sum(o, &taps[..taps_n], lo as usize, degree, select, base, w);
+            }
         }
     }
+}
+
+/// One run of outputs of `shift_rows_per_column`: union tap m at `taps[m]`, each column's base
+/// point picked from taps lo..=lo + spread by `select`. (A function, not a closure: a closure
+/// is not compiled with the vector features of the function around it.)
+#[inline(always)]
+fn column_sum(
+    o: &mut [f64],
+    taps: &[&[f64]],
+    lo: usize,
+    degree: usize,
+    select: &[u8],
+    base: &mut [f64],
+    w: PerOutput<'_>,
+) {
+    let base = &mut base[..o.len()];
+    base.copy_from_slice(&taps[lo][..o.len()]);
+    for offset in 1..=(taps.len() - 1 - degree) as u8 {
+        let tap = taps[lo + offset as usize];
+        for ((b, &v), &sel) in base.iter_mut().zip(tap).zip(select) {
+            *b = if sel == offset { v } else { *b };
+        }
+    }
+    weighted_sum(o, taps, base, w);
 }
 
 simd_dispatch!(
@@ -521,31 +595,17 @@ simd_dispatch!(
         match shift.simplified() {
             SweepShift::Uniform(s) => {
                 let (k, w) = stencil(s, degree);
-                for o in 0..outer {
-                    let w = &w[..=degree];
-                    shift_rows(
-                        src,
-                        dst,
-                        o * n * stride,
-                        n,
-                        stride,
-                        stride,
-                        k,
-                        w,
-                        boundary,
-                        scratch,
-                    );
-                }
+                let w = &w[..=degree];
+                shift_rows(
+                    src, dst, 0, n, stride, stride, outer, k, w, boundary, scratch,
+                );
             }
             SweepShift::Columns(c) if stride.is_multiple_of(c.len()) && spread(c) <= MAX_SPREAD => {
                 let chunk = column_chunk(n, c.len(), stride);
                 let columns = prepare_columns(c, degree, chunk, scratch);
-                for o in 0..outer {
-                    let start = o * n * stride;
-                    shift_rows_per_column(
-                        src, dst, start, n, stride, stride, chunk, columns, boundary, scratch,
-                    );
-                }
+                shift_rows_per_column(
+                    src, dst, 0, n, stride, stride, outer, chunk, columns, boundary, scratch,
+                );
             }
             SweepShift::Columns(c) if stride == c.len() => {
                 // Rows of one column group whose offsets spread too far for one widened stencil
@@ -557,21 +617,19 @@ simd_dispatch!(
                         b += 1;
                     }
                     let columns = prepare_columns(&c[a..b], degree, b - a, scratch);
-                    for o in 0..outer {
-                        let start = o * n * stride + a;
-                        shift_rows_per_column(
-                            src,
-                            dst,
-                            start,
-                            n,
-                            stride,
-                            b - a,
-                            b - a,
-                            columns,
-                            boundary,
-                            scratch,
-                        );
-                    }
+                    shift_rows_per_column(
+                        src,
+                        dst,
+                        a,
+                        n,
+                        stride,
+                        b - a,
+                        outer,
+                        b - a,
+                        columns,
+                        boundary,
+                        scratch,
+                    );
                     a = b;
                 }
             }
@@ -619,6 +677,7 @@ fn sweep_lines(
                     n,
                     stride,
                     e - c,
+                    1,
                     k,
                     w,
                     boundary,
@@ -755,7 +814,8 @@ fn fill_window(line: &[f64], k: i64, degree: usize, boundary: LineBoundary, out:
 
 /// Shifts the contiguous lines of `n` points in `src` by one shift (stencil offset `k`,
 /// weights `w`) into `dst`: each line with its halo is laid out in one buffer, back to back,
-/// and summed straight into its place in `dst`.
+/// and the weighted sum runs once over the whole buffer (short lines would each pay the set-up
+/// of a call), its outputs at the halo positions computed and dropped.
 #[inline(always)]
 fn shift_contiguous_lines(
     src: &[f64],
@@ -769,17 +829,24 @@ fn shift_contiguous_lines(
     let degree = w.len() - 1;
     let lo = (degree - 1) / 2;
     let padded = n + degree;
+    let lines = src.len() / n;
     let ext = &mut scratch.ext;
-    ext.resize(src.len() / n * padded, 0.0);
+    ext.resize(lines * padded, 0.0);
     for (line, window) in src.chunks_exact(n).zip(ext.chunks_exact_mut(padded)) {
         fill_window(line, k, degree, boundary, window);
     }
+    // Output e of the flat sum is point e mod padded of line e / padded where that point is
+    // below n.
+    let flat = lines * padded - degree;
+    let out = &mut scratch.line;
+    out.resize(flat, 0.0);
     let mut taps: [&[f64]; MAX_DEGREE + 1] = [&[]; MAX_DEGREE + 1];
-    for (out, window) in dst.chunks_exact_mut(n).zip(ext.chunks_exact(padded)) {
-        for (m, tap) in taps[..w.len()].iter_mut().enumerate() {
-            *tap = &window[m..];
-        }
-        weighted_sum(out, &taps[..w.len()], &window[lo..], w);
+    for (m, tap) in taps[..w.len()].iter_mut().enumerate() {
+        *tap = &ext[m..][..flat];
+    }
+    weighted_sum(out, &taps[..w.len()], &ext[lo..][..flat], w);
+    for (line, o) in dst.chunks_exact_mut(n).zip(out.chunks(padded)) {
+        line.copy_from_slice(&o[..n]);
     }
 }
 
