@@ -336,6 +336,36 @@ impl Backend for CpuBackend {
     }
 }
 
+/// Fields at least this large are asked to live on huge pages.
+const HUGE_PAGE_MIN_BYTES: usize = 8 << 20;
+
+/// A zeroed vector of n elements, on 2 MiB pages where the OS gives them on request (Linux with
+/// transparent huge pages in `madvise` mode, a common default). The fused drift pass gathers
+/// rows of a few cache lines at strides of the whole momentum block: on 4 KiB pages each row
+/// costs a TLB miss and the gather runs at a fraction of copy speed.
+fn huge_page_zeros<T: Copy + Default>(n: usize) -> Vec<T> {
+    let v = vec![T::default(); n];
+    #[cfg(target_os = "linux")]
+    {
+        let bytes = std::mem::size_of_val(v.as_slice());
+        if bytes >= HUGE_PAGE_MIN_BYTES {
+            // The allocation is fresh and untouched (calloc maps zero pages lazily), so the
+            // advice applies at the first write. Only whole 2 MiB pages inside it are advised.
+            const HUGE: usize = 2 << 20;
+            let start = (v.as_ptr() as usize).next_multiple_of(HUGE);
+            let end = (v.as_ptr() as usize + bytes) / HUGE * HUGE;
+            if end > start {
+                // SAFETY: the range lies inside this allocation; the advice changes no contents.
+                // A refusal (no THP in this kernel) only leaves the default pages.
+                unsafe {
+                    libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
+                }
+            }
+        }
+    }
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -366,34 +396,4 @@ mod tests {
         assert_eq!(on(2), one);
         assert_eq!(on(3), one);
     }
-}
-
-/// Fields at least this large are asked to live on huge pages.
-const HUGE_PAGE_MIN_BYTES: usize = 8 << 20;
-
-/// A zeroed vector of n elements, on 2 MiB pages where the OS gives them on request (Linux with
-/// transparent huge pages in `madvise` mode, a common default). The fused drift pass gathers
-/// rows of a few cache lines at strides of the whole momentum block: on 4 KiB pages each row
-/// costs a TLB miss and the gather runs at a fraction of copy speed.
-fn huge_page_zeros<T: Copy + Default>(n: usize) -> Vec<T> {
-    let v = vec![T::default(); n];
-    #[cfg(target_os = "linux")]
-    {
-        let bytes = std::mem::size_of_val(v.as_slice());
-        if bytes >= HUGE_PAGE_MIN_BYTES {
-            // The allocation is fresh and untouched (calloc maps zero pages lazily), so the
-            // advice applies at the first write. Only whole 2 MiB pages inside it are advised.
-            const HUGE: usize = 2 << 20;
-            let start = (v.as_ptr() as usize).next_multiple_of(HUGE);
-            let end = (v.as_ptr() as usize + bytes) / HUGE * HUGE;
-            if end > start {
-                // SAFETY: the range lies inside this allocation; the advice changes no contents.
-                // A refusal (no THP in this kernel) only leaves the default pages.
-                unsafe {
-                    libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
-                }
-            }
-        }
-    }
-    v
 }
