@@ -380,6 +380,7 @@ pub fn vlasov_cases(max_bytes: u64) -> Vec<(usize, usize, usize)> {
         (2, 64, 128),
         (3, 16, 16),
         (3, 16, 32),
+        (3, 24, 24),
         (3, 32, 32),
     ];
     all.into_iter()
