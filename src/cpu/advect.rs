@@ -27,12 +27,13 @@ const TARGET_TILE_ELEMS: usize = 1 << 17;
 /// twice.
 const ROW_ALIGN: usize = 8;
 
-/// A leading tile's rows are at least this many elements where the columns allow, even when
-/// the tile then outgrows `TARGET_TILE_ELEMS`: its rows are gathered from strides of a whole
-/// trailing block, and rows of one or two cache lines run at a fraction of copy speed (24⁶ on
-/// 2 cores: rows of 8 → 48 elements took the drift pass from 1.3 to 0.9 s), while a tile
-/// beyond the core's L2 still mostly hits the shared L3.
-const MIN_ROW_ELEMS: usize = 48;
+/// A leading tile's rows are at least this many elements (rounded up to whole lines of a short
+/// last axis) where the columns allow, even when the tile then outgrows `TARGET_TILE_ELEMS`:
+/// its rows are gathered from strides of a whole trailing block, and rows of one or two cache
+/// lines run at a fraction of copy speed (24⁶ on 2 cores: rows of 8 → 48 elements took the
+/// drift pass from 1.3 to 0.9 s), while a tile beyond the core's L2 still mostly hits the
+/// shared L3.
+const MIN_ROW_ELEMS: usize = 32;
 
 /// A drift's leading tiles are at most 1/`MIN_TILES` of the columns wide where that leaves
 /// whole cache lines.
@@ -86,10 +87,15 @@ fn tiling(shape: &[usize], axes: &[usize]) -> std::result::Result<Tiling, String
         // At least `MIN_TILES` tiles where the columns allow, so that the threads share the
         // work evenly on small arrays.
         let share = (columns / MIN_TILES).max(ROW_ALIGN);
-        let mut width = (TARGET_TILE_ELEMS / block)
-            .max(MIN_ROW_ELEMS)
-            .min(share)
-            .clamp(1, columns);
+        let mut width = TARGET_TILE_ELEMS / block;
+        if width < MIN_ROW_ELEMS {
+            // Whole lines of the last axis where they are short, so that the tile's columns
+            // keep the fewest distinct shifts.
+            let last = shape[shape.len() - 1];
+            let unit = if last <= MIN_ROW_ELEMS { last } else { ROW_ALIGN };
+            width = MIN_ROW_ELEMS.next_multiple_of(unit);
+        }
+        let mut width = width.min(share).clamp(1, columns);
         if width >= ROW_ALIGN && columns.is_multiple_of(ROW_ALIGN) {
             width -= width % ROW_ALIGN;
         } else if columns.is_multiple_of(ROW_ALIGN) && block * ROW_ALIGN <= MAX_TILE_ELEMS {
