@@ -336,9 +336,6 @@ impl Backend for CpuBackend {
     }
 }
 
-/// Fields at least this large are asked to live on huge pages.
-const HUGE_PAGE_MIN_BYTES: usize = 8 << 20;
-
 /// A zeroed vector of n elements, on 2 MiB pages where the OS gives them on request (Linux with
 /// transparent huge pages in `madvise` mode, a common default). The fused drift pass gathers
 /// rows of a few cache lines at strides of the whole momentum block: on 4 KiB pages each row
@@ -347,6 +344,8 @@ fn huge_page_zeros<T: Copy + Default>(n: usize) -> Vec<T> {
     let v = vec![T::default(); n];
     #[cfg(target_os = "linux")]
     {
+        // Fields at least this large are asked to live on huge pages.
+        const HUGE_PAGE_MIN_BYTES: usize = 8 << 20;
         let bytes = std::mem::size_of_val(v.as_slice());
         if bytes >= HUGE_PAGE_MIN_BYTES {
             // The allocation is fresh and untouched (calloc maps zero pages lazily), so the
