@@ -92,7 +92,11 @@ fn tiling(shape: &[usize], axes: &[usize]) -> std::result::Result<Tiling, String
             // Whole lines of the last axis where they are short, so that the tile's columns
             // keep the fewest distinct shifts.
             let last = shape[shape.len() - 1];
-            let unit = if last <= MIN_ROW_ELEMS { last } else { ROW_ALIGN };
+            let unit = if last <= MIN_ROW_ELEMS {
+                last
+            } else {
+                ROW_ALIGN
+            };
             width = MIN_ROW_ELEMS.next_multiple_of(unit);
         }
         let mut width = width.min(share).clamp(1, columns);
