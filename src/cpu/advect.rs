@@ -87,8 +87,10 @@ fn tiling(shape: &[usize], axes: &[usize]) -> std::result::Result<Tiling, String
         // At least `MIN_TILES` tiles where the columns allow, so that the threads share the
         // work evenly on small arrays.
         let share = (columns / MIN_TILES).max(ROW_ALIGN);
-        let mut width = TARGET_TILE_ELEMS / block;
-        if width < MIN_ROW_ELEMS {
+        let target = TARGET_TILE_ELEMS / block;
+        let wide = if target >= MIN_ROW_ELEMS {
+            target
+        } else {
             // Whole lines of the last axis where they are short, so that the tile's columns
             // keep the fewest distinct shifts.
             let last = shape[shape.len() - 1];
@@ -97,9 +99,9 @@ fn tiling(shape: &[usize], axes: &[usize]) -> std::result::Result<Tiling, String
             } else {
                 ROW_ALIGN
             };
-            width = MIN_ROW_ELEMS.next_multiple_of(unit);
-        }
-        let mut width = width.min(share).clamp(1, columns);
+            MIN_ROW_ELEMS.next_multiple_of(unit)
+        };
+        let mut width = wide.min(share).clamp(1, columns);
         if width >= ROW_ALIGN && columns.is_multiple_of(ROW_ALIGN) {
             width -= width % ROW_ALIGN;
         } else if columns.is_multiple_of(ROW_ALIGN) && block * ROW_ALIGN <= MAX_TILE_ELEMS {
@@ -131,6 +133,8 @@ struct TileScratch {
     ext: Vec<f64>,
     /// One strided line gathered.
     line: Vec<f64>,
+    /// The flat sum over a buffer of lines with their halos (`shift_contiguous_lines`).
+    flat: Vec<f64>,
     /// Per column of a strided sweep: the shift's bits, its stencil offset and weights.
     columns: Vec<(u64, i64, [f64; MAX_DEGREE + 1])>,
     w: [f64; MAX_DEGREE + 1],
@@ -858,7 +862,7 @@ fn shift_contiguous_lines(
     // Output e of the flat sum is point e mod padded of line e / padded where that point is
     // below n.
     let flat = lines * padded - degree;
-    let out = &mut scratch.line;
+    let out = &mut scratch.flat;
     out.resize(flat, 0.0);
     let mut taps: [&[f64]; MAX_DEGREE + 1] = [&[]; MAX_DEGREE + 1];
     for (m, tap) in taps[..w.len()].iter_mut().enumerate() {
