@@ -200,6 +200,76 @@ fn cpu_smooth_drifts_share_a_widened_stencil_bit_for_bit() {
     }
 }
 
+/// The per-axis sweep (`shift_lines`) on every axis, strided ones included (which go as
+/// chunks of whole rows), equals `shift_line` applied to each line alone, bit for bit: random
+/// data, random shifts of up to ±4.5 points (many stencil offsets side by side), smooth shifts
+/// (a few), one shift for all lines, both boundaries.
+#[test]
+fn cpu_per_axis_sweeps_equal_the_line_reference_bit_for_bit() {
+    let cpu = CpuBackend::new();
+    let mut r = rng("shift_lines_cpu_reference");
+    for shape in [vec![7, 300, 6], vec![12, 9, 7, 11], vec![600, 8]] {
+        let strides = strides_of(&shape);
+        let total: usize = shape.iter().product();
+        for axis in 0..shape.len() {
+            let n = shape[axis];
+            for boundary in [LineBoundary::Periodic, LineBoundary::Zero] {
+                for kind in ["random columns", "smooth columns", "per block"] {
+                    // The shift of the line through element e is table[(e / table_div) % len],
+                    // constant along the line: one per column (len = the stride), or one per
+                    // block of n·stride elements.
+                    let stride = strides[axis];
+                    let (table_div, len) = match kind {
+                        "per block" => (n * stride, total / (n * stride)),
+                        _ => (1, stride),
+                    };
+                    let table: Vec<f64> = match kind {
+                        "smooth columns" => (0..len).map(|k| 0.003 * k as f64 - 0.4).collect(),
+                        _ => (0..len).map(|_| r.random_range(-4.5..4.5)).collect(),
+                    };
+                    let shift = LineShift {
+                        axis,
+                        degree: 5,
+                        boundary,
+                        scale: 1.0,
+                        table_div,
+                    };
+                    let data = random_real(&mut r, total);
+                    let t = field(&cpu, &[len], &table);
+                    let mut f = field(&cpu, &shape, &data);
+                    cpu.shift_lines(&mut f, &t, &shift).unwrap();
+                    let got = cpu.download_real(&f).unwrap();
+                    let mut want = data.clone();
+                    let (mut ext, mut w) = (Vec::new(), [0.0; 16]);
+                    let mut line = vec![0.0; n];
+                    for o in 0..total / (n * stride) {
+                        for c in 0..stride {
+                            let at = o * n * stride + c;
+                            for (j, v) in line.iter_mut().enumerate() {
+                                *v = data[at + j * stride];
+                            }
+                            let s = table[(at / table_div) % len];
+                            hvp::cpu::shift_line(&mut line, s, 5, boundary, &mut ext, &mut w);
+                            for (j, v) in line.iter().enumerate() {
+                                want[at + j * stride] = *v;
+                            }
+                        }
+                    }
+                    assert!(
+                        rel_err_real(&want, &data) > 1e-3,
+                        "{shape:?} {axis}: no move"
+                    );
+                    assert!(
+                        bits_equal(&got, &want),
+                        "{shape:?} axis {axis} ({boundary:?}, {kind}): differs by {:e}",
+                        rel_err_real(&got, &want)
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// Groups the CPU cannot tile run as sweeps, and say so: a group spanning the first and the
 /// last axis, and a drift whose position block exceeds the largest tile.
 #[test]

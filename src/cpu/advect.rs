@@ -4,7 +4,7 @@
 use anyhow::{bail, Result};
 use rayon::prelude::*;
 
-use super::lines::{for_each_line, SharedMut};
+use super::lines::SharedMut;
 use super::simd::simd_dispatch;
 use super::{CpuBackend, CpuData, CpuField};
 use crate::backend::FieldInfo;
@@ -144,6 +144,8 @@ struct TileScratch {
     /// Per column of a chunk: which union tap past lo is the column's base point
     /// (`prepare_columns`).
     column_base: Vec<u8>,
+    /// What `column_weights` and `column_base` were prepared for (`prepared_columns`).
+    prepared: Option<PreparedFor>,
     /// The base points of one output row (`shift_rows_per_column`).
     base: Vec<f64>,
     /// The rows each output reads (`row_table`).
@@ -431,6 +433,52 @@ fn column_chunk(n: usize, columns: usize, stride: usize) -> usize {
     }
 }
 
+/// The column shifts (their bits), degree and chunk that a worker's prepared column weights
+/// belong to, and the stencil they make.
+struct PreparedFor {
+    bits: Vec<u64>,
+    degree: usize,
+    chunk: usize,
+    stencil: ColumnStencil,
+}
+
+/// Whether the worker's prepared column weights belong to the shifts `c` of this degree.
+fn is_prepared(c: &[f64], degree: usize, scratch: &TileScratch) -> bool {
+    scratch.prepared.as_ref().is_some_and(|p| {
+        p.degree == degree
+            && p.bits.len() == c.len()
+            && p.bits.iter().zip(c).all(|(b, s)| *b == s.to_bits())
+    })
+}
+
+/// `prepare_columns`, unless the worker last prepared the same shifts, degree and chunk: the
+/// tasks of a strided sweep mostly see one pattern of column shifts again and again (the
+/// drift along x_i follows p_i, which repeats along the row), and preparing costs as much as
+/// shifting a short task.
+fn prepared_columns(
+    c: &[f64],
+    degree: usize,
+    chunk: usize,
+    scratch: &mut TileScratch,
+) -> ColumnStencil {
+    if let Some(p) = &scratch.prepared {
+        if p.chunk == chunk && is_prepared(c, degree, scratch) {
+            return p.stencil;
+        }
+    }
+    let stencil = prepare_columns(c, degree, chunk, scratch);
+    let mut bits = scratch.prepared.take().map(|p| p.bits).unwrap_or_default();
+    bits.clear();
+    bits.extend(c.iter().map(|s| s.to_bits()));
+    scratch.prepared = Some(PreparedFor {
+        bits,
+        degree,
+        chunk,
+        stencil,
+    });
+    stencil
+}
+
 /// Sets up `shift_rows_per_column` for the column shifts `c`, repeated over a chunk of
 /// `chunk` columns. Columns whose stencil offsets differ share one widened stencil: the
 /// union of their windows, rows j − kmax − lo + m for m = 0..taps, each column's own weights
@@ -443,6 +491,10 @@ fn prepare_columns(
     chunk: usize,
     scratch: &mut TileScratch,
 ) -> ColumnStencil {
+    // Whatever was prepared before is overwritten.
+    if let Some(p) = &mut scratch.prepared {
+        p.degree = usize::MAX;
+    }
     let columns = c.len();
     let (kmin, kmax) = offset_range(c);
     let taps = degree + 1 + (kmax - kmin) as usize;
@@ -624,9 +676,12 @@ simd_dispatch!(
                     src, dst, 0, n, stride, stride, outer, k, w, boundary, scratch,
                 );
             }
-            SweepShift::Columns(c) if stride.is_multiple_of(c.len()) && spread(c) <= MAX_SPREAD => {
+            SweepShift::Columns(c)
+                if stride.is_multiple_of(c.len())
+                    && (is_prepared(c, degree, scratch) || spread(c) <= MAX_SPREAD) =>
+            {
                 let chunk = column_chunk(n, c.len(), stride);
-                let columns = prepare_columns(c, degree, chunk, scratch);
+                let columns = prepared_columns(c, degree, chunk, scratch);
                 shift_rows_per_column(
                     src, dst, 0, n, stride, stride, outer, chunk, columns, boundary, scratch,
                 );
@@ -874,6 +929,113 @@ fn shift_contiguous_lines(
     }
 }
 
+/// Columns of one task of a strided per-axis sweep (`shift_strided`): rows of this many
+/// contiguous elements (2 KiB of f64) are gathered, n at a time, which streams where the 16
+/// columns of a transposed line batch would not.
+const STRIDED_CHUNK: usize = 256;
+
+/// One shift of every line along a strided axis of `data` (shape `shape`), the shift of the
+/// line through element e given by `shift_at(e)`: each task takes the n rows of a run of up to
+/// `STRIDED_CHUNK` neighbouring columns of one outer block, shifts them as a tile of shape
+/// [n, columns] (`sweep_tile`: whole rows where neighbouring columns share a shift or have a
+/// shift each) and writes them back. Each line gets exactly the arithmetic of `shift_line`.
+fn shift_strided(
+    data: &mut [f64],
+    shape: &[usize],
+    axis: usize,
+    degree: usize,
+    boundary: LineBoundary,
+    shift_at: &(dyn Fn(usize) -> f64 + Sync),
+) {
+    let n = shape[axis];
+    let stride = strides_of(shape)[axis];
+    let outer = data.len() / (n * stride);
+    let chunks = stride.div_ceil(STRIDED_CHUNK);
+    let ptr = SharedMut(data.as_mut_ptr());
+    (0..outer * chunks).into_par_iter().for_each_init(
+        || (TileScratch::default(), Vec::new()),
+        |(scratch, column_shifts), task| {
+            // Capture the whole wrapper (which is Send), not its raw-pointer field.
+            #[allow(clippy::redundant_locals)]
+            let ptr = ptr;
+            let (o, c0) = (task / chunks, (task % chunks) * STRIDED_CHUNK);
+            let w = STRIDED_CHUNK.min(stride - c0);
+            let first = o * n * stride + c0;
+            let mut tile = std::mem::take(&mut scratch.tile);
+            let mut out = std::mem::take(&mut scratch.tile2);
+            tile.resize(n * w, 0.0);
+            out.resize(n * w, 0.0);
+            // SAFETY: the task owns columns c0..c0 + w of outer block o, which no other task
+            // reads or writes; all indices are below data.len().
+            unsafe {
+                for (r, row) in tile.chunks_exact_mut(w).enumerate() {
+                    let src = std::slice::from_raw_parts(ptr.0.add(first + r * stride), w);
+                    row.copy_from_slice(src);
+                }
+            }
+            column_shifts.clear();
+            column_shifts.extend((0..w).map(|c| shift_at(first + c)));
+            let sweep = SweepShift::Columns(column_shifts);
+            sweep_tile(
+                &tile,
+                &mut out,
+                &[n, w],
+                0,
+                degree,
+                boundary,
+                &sweep,
+                scratch,
+            );
+            unsafe {
+                for (r, row) in out.chunks_exact(w).enumerate() {
+                    let dst = std::slice::from_raw_parts_mut(ptr.0.add(first + r * stride), w);
+                    dst.copy_from_slice(row);
+                }
+            }
+            scratch.tile = tile;
+            scratch.tile2 = out;
+        },
+    );
+}
+
+/// One shift of every line of `data` along its last axis (contiguous lines of n points), the
+/// shift of the line through element e given by `shift_at(e)`: tasks of whole lines (about
+/// `ROW_CHUNK_ELEMS` elements), each a tile of shape [lines, n] for `sweep_tile` (one flat halo
+/// sum where the task's lines share one shift, as a kick's do).
+fn shift_contiguous(
+    data: &mut [f64],
+    n: usize,
+    degree: usize,
+    boundary: LineBoundary,
+    shift_at: &(dyn Fn(usize) -> f64 + Sync),
+) {
+    let lines = (ROW_CHUNK_ELEMS / n).max(1);
+    data.par_chunks_mut(lines * n).enumerate().for_each_init(
+        TileScratch::default,
+        |scratch, (task, block)| {
+            let first = task * lines * n;
+            let mut out = std::mem::take(&mut scratch.tile2);
+            out.resize(block.len(), 0.0);
+            let at = |e: usize| shift_at(first + e);
+            let s0 = at(0);
+            let shared = (n..block.len())
+                .step_by(n)
+                .all(|e| at(e).to_bits() == s0.to_bits());
+            let sweep = if shared {
+                SweepShift::Uniform(s0)
+            } else {
+                SweepShift::General(&at)
+            };
+            let shape = [block.len() / n, n];
+            sweep_tile(
+                block, &mut out, &shape, 1, degree, boundary, &sweep, scratch,
+            );
+            block.copy_from_slice(&out);
+            scratch.tile2 = out;
+        },
+    );
+}
+
 impl Advection for CpuBackend {
     fn shift_lines(&self, f: &mut CpuField, table: &CpuField, shift: &LineShift) -> Result<()> {
         check_shift(f, table, shift)?;
@@ -881,23 +1043,19 @@ impl Advection for CpuBackend {
         let shape = f.shape().to_vec();
         let n = shape[shift.axis];
         let data = real_mut(f)?;
-        for_each_line(
-            data,
-            &shape,
-            shift.axis,
-            || {
-                (
-                    Vec::with_capacity(n + MAX_DEGREE + 1),
-                    [0.0; MAX_DEGREE + 1],
-                )
-            },
-            |(ext, w), lines, origins| {
-                for (line, &origin) in lines.chunks_exact_mut(n).zip(origins) {
-                    let s = shift.scale * table[(origin / shift.table_div) % table.len()];
-                    shift_line(line, s, shift.degree, shift.boundary, ext, w);
-                }
-            },
-        );
+        let shift_at = |e: usize| shift.scale * table[(e / shift.table_div) % table.len()];
+        if strides_of(&shape)[shift.axis] > 1 {
+            shift_strided(
+                data,
+                &shape,
+                shift.axis,
+                shift.degree,
+                shift.boundary,
+                &shift_at,
+            );
+        } else {
+            shift_contiguous(data, n, shift.degree, shift.boundary, &shift_at);
+        }
         Ok(())
     }
 
