@@ -442,13 +442,21 @@ struct PreparedFor {
     stencil: ColumnStencil,
 }
 
+impl PreparedFor {
+    /// Whether these are the weights of the shifts `c` at this degree.
+    fn holds(&self, c: &[f64], degree: usize) -> bool {
+        self.degree == degree
+            && self.bits.len() == c.len()
+            && self.bits.iter().zip(c).all(|(b, s)| *b == s.to_bits())
+    }
+}
+
 /// Whether the worker's prepared column weights belong to the shifts `c` of this degree.
 fn is_prepared(c: &[f64], degree: usize, scratch: &TileScratch) -> bool {
-    scratch.prepared.as_ref().is_some_and(|p| {
-        p.degree == degree
-            && p.bits.len() == c.len()
-            && p.bits.iter().zip(c).all(|(b, s)| *b == s.to_bits())
-    })
+    scratch
+        .prepared
+        .as_ref()
+        .is_some_and(|p| p.holds(c, degree))
 }
 
 /// `prepare_columns`, unless the worker last prepared the same shifts, degree and chunk: the
@@ -462,16 +470,13 @@ fn prepared_columns(
     scratch: &mut TileScratch,
 ) -> ColumnStencil {
     if let Some(p) = &scratch.prepared {
-        if p.chunk == chunk && is_prepared(c, degree, scratch) {
+        if p.chunk == chunk && p.holds(c, degree) {
             return p.stencil;
         }
     }
     let stencil = prepare_columns(c, degree, chunk, scratch);
-    let mut bits = scratch.prepared.take().map(|p| p.bits).unwrap_or_default();
-    bits.clear();
-    bits.extend(c.iter().map(|s| s.to_bits()));
     scratch.prepared = Some(PreparedFor {
-        bits,
+        bits: c.iter().map(|s| s.to_bits()).collect(),
         degree,
         chunk,
         stencil,
@@ -492,9 +497,7 @@ fn prepare_columns(
     scratch: &mut TileScratch,
 ) -> ColumnStencil {
     // Whatever was prepared before is overwritten.
-    if let Some(p) = &mut scratch.prepared {
-        p.degree = usize::MAX;
-    }
+    scratch.prepared = None;
     let columns = c.len();
     let (kmin, kmax) = offset_range(c);
     let taps = degree + 1 + (kmax - kmin) as usize;
@@ -929,6 +932,31 @@ fn shift_contiguous_lines(
     }
 }
 
+/// Copies the rows `first + r·stride ..][..w]` of the array behind `ptr` (r = 0, 1, … as
+/// many as `tile` holds rows of w) into `tile`, back to back.
+///
+/// SAFETY: every row lies inside the array, and no other task writes them meanwhile.
+unsafe fn gather_rows(
+    ptr: SharedMut<f64>,
+    first: usize,
+    stride: usize,
+    w: usize,
+    tile: &mut [f64],
+) {
+    for (r, row) in tile.chunks_exact_mut(w).enumerate() {
+        row.copy_from_slice(std::slice::from_raw_parts(ptr.0.add(first + r * stride), w));
+    }
+}
+
+/// The inverse of `gather_rows`: the rows of `tile` back into the array behind `ptr`.
+///
+/// SAFETY: every row lies inside the array, and no other task reads or writes them meanwhile.
+unsafe fn scatter_rows(ptr: SharedMut<f64>, first: usize, stride: usize, w: usize, tile: &[f64]) {
+    for (r, row) in tile.chunks_exact(w).enumerate() {
+        std::slice::from_raw_parts_mut(ptr.0.add(first + r * stride), w).copy_from_slice(row);
+    }
+}
+
 /// Columns of one task of a strided per-axis sweep (`shift_strided`): rows of this many
 /// contiguous elements (2 KiB of f64) are gathered, n at a time, which streams where the 16
 /// columns of a transposed line batch would not.
@@ -967,12 +995,7 @@ fn shift_strided(
             out.resize(n * w, 0.0);
             // SAFETY: the task owns columns c0..c0 + w of outer block o, which no other task
             // reads or writes; all indices are below data.len().
-            unsafe {
-                for (r, row) in tile.chunks_exact_mut(w).enumerate() {
-                    let src = std::slice::from_raw_parts(ptr.0.add(first + r * stride), w);
-                    row.copy_from_slice(src);
-                }
-            }
+            unsafe { gather_rows(ptr, first, stride, w, &mut tile) };
             column_shifts.clear();
             column_shifts.extend((0..w).map(|c| shift_at(first + c)));
             let sweep = SweepShift::Columns(column_shifts);
@@ -986,12 +1009,8 @@ fn shift_strided(
                 &sweep,
                 scratch,
             );
-            unsafe {
-                for (r, row) in out.chunks_exact(w).enumerate() {
-                    let dst = std::slice::from_raw_parts_mut(ptr.0.add(first + r * stride), w);
-                    dst.copy_from_slice(row);
-                }
-            }
+            // SAFETY: as for the gather.
+            unsafe { scatter_rows(ptr, first, stride, w, &out) };
             scratch.tile = tile;
             scratch.tile2 = out;
         },
@@ -1155,12 +1174,7 @@ impl Advection for CpuBackend {
                         other.resize(block * w, 0.0);
                         // SAFETY: this task owns columns c0..c0 + w of every leading index,
                         // which no other task reads or writes; all indices are in bounds.
-                        unsafe {
-                            for (b, row) in tile.chunks_exact_mut(w).enumerate() {
-                                let src = ptr.0.add(b * columns + c0);
-                                row.copy_from_slice(std::slice::from_raw_parts(src, w));
-                            }
-                        }
+                        unsafe { gather_rows(ptr, c0, columns, w, &mut tile) };
                         let mut tile_shape = shape[..end].to_vec();
                         tile_shape.push(w);
                         for (k, (_, shift)) in group.iter().enumerate() {
@@ -1187,12 +1201,8 @@ impl Advection for CpuBackend {
                             );
                             std::mem::swap(&mut tile, &mut other);
                         }
-                        unsafe {
-                            for (b, row) in tile.chunks_exact(w).enumerate() {
-                                let dst = ptr.0.add(b * columns + c0);
-                                std::slice::from_raw_parts_mut(dst, w).copy_from_slice(row);
-                            }
-                        }
+                        // SAFETY: as for the gather.
+                        unsafe { scatter_rows(ptr, c0, columns, w, &tile) };
                         scratch.tile = tile;
                         scratch.tile2 = other;
                     },

@@ -1,5 +1,5 @@
-//! Work on every line along one axis of a row-major array, in parallel: the one loop the FFT
-//! and the line shifts share.
+//! Work on every line along one axis of a row-major array, in parallel: the loop of the CPU
+//! FFT (the line shifts go by rows instead, `advect::shift_strided`).
 
 use rayon::prelude::*;
 
