@@ -141,13 +141,8 @@ struct TileScratch {
     /// Weights per tile column, tap-major (`SweepShift::Columns`): tap m of column c at
     /// m·columns + c.
     column_weights: Vec<f64>,
-    /// Per column of a chunk: which union tap past lo is the column's base point
-    /// (`prepare_columns`).
-    column_base: Vec<u8>,
-    /// What `column_weights` and `column_base` were prepared for (`prepared_columns`).
+    /// What `column_weights` were prepared for (`prepared_columns`).
     prepared: Option<PreparedFor>,
-    /// The base points of one output row (`shift_rows_per_column`).
-    base: Vec<f64>,
     /// The rows each output reads (`row_table`).
     rows: Vec<Option<usize>>,
 }
@@ -226,25 +221,28 @@ impl TapWeights for PerOutput<'_> {
     }
 }
 
-/// o[i] = Σ_m w_m·(taps[m][i] − base[i]) + base[i], the taps added in order m = 0, 1, …: the
-/// increment form of a Lagrange stencil (mass is kept whatever the rounding of the weights),
+/// o[i] = Σ_m w_m·taps[m][i], the taps added in order m = 0, 1, … (a Lagrange stencil in f64),
 /// for neighbouring outputs side by side. `LANES` outputs at a time accumulate in registers,
-/// so each output is written once and each tap read once.
+/// so each output is written once and each tap read once. One product and one addition per
+/// tap: they go to separate pipes, as fast as a fused multiply-add and the same bits on every
+/// machine. (The f32 GPU kernels use the increment form b + Σ w_m·(t_m − b) instead, whose sum
+/// keeps the mass of a periodic line whatever the rounding of the weights; in f64 the weights
+/// sum to 1 within an ulp, and the increment form's extra subtraction per tap made the CPU
+/// passes add-bound.)
 #[inline(always)]
-fn weighted_sum(o: &mut [f64], taps: &[&[f64]], base: &[f64], w: impl TapWeights) {
+fn weighted_sum(o: &mut [f64], taps: &[&[f64]], w: impl TapWeights) {
     let n = o.len();
-    let base = &base[..n];
     // Four vectors at a time, then two, then one: independent chains of additions hide
     // their latency.
-    let mut i = weighted_blocks::<4>(o, taps, base, &w, 0);
-    i = weighted_blocks::<2>(o, taps, base, &w, i);
-    i = weighted_blocks::<1>(o, taps, base, &w, i);
+    let mut i = weighted_blocks::<4>(o, taps, &w, 0);
+    i = weighted_blocks::<2>(o, taps, &w, i);
+    i = weighted_blocks::<1>(o, taps, &w, i);
     for i in i..n {
-        let mut acc = 0.0;
-        for (m, tap) in taps.iter().enumerate() {
-            acc += w.one(m, i) * (tap[i] - base[i]);
+        let mut acc = w.one(0, i) * taps[0][i];
+        for (m, tap) in taps.iter().enumerate().skip(1) {
+            acc += w.one(m, i) * tap[i];
         }
-        o[i] = acc + base[i];
+        o[i] = acc;
     }
 }
 
@@ -254,31 +252,31 @@ fn weighted_sum(o: &mut [f64], taps: &[&[f64]], base: &[f64], w: impl TapWeights
 fn weighted_blocks<const Q: usize>(
     o: &mut [f64],
     taps: &[&[f64]],
-    base: &[f64],
     w: &impl TapWeights,
     mut i: usize,
 ) -> usize {
     let n = o.len();
     while i + Q * LANES <= n {
-        let mut b = [[0.0; LANES]; Q];
-        for (q, bq) in b.iter_mut().enumerate() {
-            *bq = base[i + q * LANES..][..LANES].try_into().unwrap();
-        }
         let mut acc = [[0.0; LANES]; Q];
-        for (m, tap) in taps.iter().enumerate() {
+        for (q, aq) in acc.iter_mut().enumerate() {
+            let v: [f64; LANES] = taps[0][i + q * LANES..][..LANES].try_into().unwrap();
+            let w0 = w.lanes(0, i + q * LANES);
+            for l in 0..LANES {
+                aq[l] = w0[l] * v[l];
+            }
+        }
+        for (m, tap) in taps.iter().enumerate().skip(1) {
             let tap = &tap[i..i + Q * LANES];
-            for q in 0..Q {
+            for (q, aq) in acc.iter_mut().enumerate() {
                 let v: [f64; LANES] = tap[q * LANES..][..LANES].try_into().unwrap();
                 let wm = w.lanes(m, i + q * LANES);
                 for l in 0..LANES {
-                    acc[q][l] += wm[l] * (v[l] - b[q][l]);
+                    aq[l] += wm[l] * v[l];
                 }
             }
         }
-        for q in 0..Q {
-            for l in 0..LANES {
-                o[i + q * LANES + l] = acc[q][l] + b[q][l];
-            }
+        for (q, aq) in acc.iter().enumerate() {
+            o[i + q * LANES..][..LANES].copy_from_slice(aq);
         }
         i += Q * LANES;
     }
@@ -330,7 +328,7 @@ fn shift_rows(
                 *tap = &src[from(ja as i64 - k - lo + m as i64)..][..len];
             }
             let o = &mut dst[start + ja * stride..][..len];
-            weighted_sum(o, &taps[..w.len()], taps[lo as usize], w);
+            weighted_sum(o, &taps[..w.len()], w);
         }
         for c0 in (0..width).step_by(chunk) {
             let cw = chunk.min(width - c0);
@@ -348,7 +346,7 @@ fn shift_rows(
                     *tap = row(r);
                 }
                 let o = &mut dst[start + j * stride + c0..][..cw];
-                weighted_sum(o, &taps[..w.len()], row(rows[j + lo as usize]), w);
+                weighted_sum(o, &taps[..w.len()], w);
             }
         }
     }
@@ -487,9 +485,8 @@ fn prepared_columns(
 /// Sets up `shift_rows_per_column` for the column shifts `c`, repeated over a chunk of
 /// `chunk` columns. Columns whose stencil offsets differ share one widened stencil: the
 /// union of their windows, rows j − kmax − lo + m for m = 0..taps, each column's own weights
-/// placed at its own rows and zeros elsewhere, and its base point picked by `column_base`.
-/// The zero taps add ±0 to a column's sum, so each output is what `shift_line` gives (up to
-/// the sign of a zero result).
+/// placed at its own rows and zeros elsewhere. The zero taps add ±0 to a column's sum, so
+/// each output is what `shift_line` gives (up to the sign of a zero result).
 fn prepare_columns(
     c: &[f64],
     degree: usize,
@@ -503,7 +500,6 @@ fn prepare_columns(
     let taps = degree + 1 + (kmax - kmin) as usize;
     scratch.column_weights.clear();
     scratch.column_weights.resize(taps * chunk, 0.0);
-    scratch.column_base.clear();
     // The first group of columns, then its copies over the chunk.
     for (col, &s) in c.iter().enumerate() {
         let (k, w) = stencil(s, degree);
@@ -511,15 +507,12 @@ fn prepare_columns(
         for (m, &wm) in w[..=degree].iter().enumerate() {
             scratch.column_weights[(m + offset) * chunk + col] = wm;
         }
-        scratch.column_base.push(offset as u8);
     }
     for col in columns..chunk {
         for m in 0..taps {
             scratch.column_weights[m * chunk + col] =
                 scratch.column_weights[m * chunk + col % columns];
         }
-        let offset = scratch.column_base[col % columns];
-        scratch.column_base.push(offset);
     }
     ColumnStencil { degree, kmax, taps }
 }
@@ -551,12 +544,10 @@ fn shift_rows_per_column(
     } = stencil;
     let lo = (degree as i64 - 1) / 2;
     scratch.zeros.resize(chunk, 0.0);
-    scratch.base.resize(chunk, 0.0);
     let rows = row_table(n, kmax, lo, taps_n - 1, boundary, &mut scratch.rows);
-    let (zeros, base) = (&scratch.zeros, &mut scratch.base);
-    let (weights, select) = (&scratch.column_weights, &scratch.column_base);
+    let zeros = &scratch.zeros;
     let w = PerOutput {
-        w: weights,
+        w: &scratch.column_weights,
         stride: chunk,
     };
     let (interior, rows_per_run) = if width == stride && chunk > stride {
@@ -574,7 +565,7 @@ fn shift_rows_per_column(
                 *tap = &src[start + r * stride..][..len];
             }
             let o = &mut dst[start + j * stride..][..len];
-            column_sum(o, &taps[..taps_n], lo as usize, degree, select, base, w);
+            weighted_sum(o, &taps[..taps_n], w);
         }
         for c0 in (0..width).step_by(chunk) {
             let cw = chunk.min(width - c0);
@@ -585,40 +576,15 @@ fn shift_rows_per_column(
                 }
             };
             for j in (0..n).filter(|j| !interior.contains(j)) {
-                // Union tap m is old row j − kmax − lo + m; column c's base point, j − k_c, is
-                // union tap lo + (kmax − k_c).
+                // Union tap m is old row j − kmax − lo + m.
                 for (tap, &r) in taps.iter_mut().zip(&rows[j..j + taps_n]) {
                     *tap = row(r);
                 }
                 let o = &mut dst[start + j * stride + c0..][..cw];
-                column_sum(o, &taps[..taps_n], lo as usize, degree, select, base, w);
+                weighted_sum(o, &taps[..taps_n], w);
             }
         }
     }
-}
-
-/// One run of outputs of `shift_rows_per_column`: union tap m at `taps[m]`, each column's base
-/// point picked from taps lo..=lo + spread by `select`. (A function, not a closure: a closure
-/// is not compiled with the vector features of the function around it.)
-#[inline(always)]
-fn column_sum(
-    o: &mut [f64],
-    taps: &[&[f64]],
-    lo: usize,
-    degree: usize,
-    select: &[u8],
-    base: &mut [f64],
-    w: PerOutput<'_>,
-) {
-    let base = &mut base[..o.len()];
-    base.copy_from_slice(&taps[lo][..o.len()]);
-    for offset in 1..=(taps.len() - 1 - degree) as u8 {
-        let tap = taps[lo + offset as usize];
-        for ((b, &v), &sel) in base.iter_mut().zip(tap).zip(select) {
-            *b = if sel == offset { v } else { *b };
-        }
-    }
-    weighted_sum(o, taps, base, w);
 }
 
 simd_dispatch!(
@@ -840,12 +806,11 @@ fn shift_line_weighted(
     let degree = w.len() - 1;
     ext.clear();
     extend_line(line, k, degree, boundary, ext);
-    let lo = (degree - 1) / 2;
     let mut taps: [&[f64]; MAX_DEGREE + 1] = [&[]; MAX_DEGREE + 1];
     for (m, tap) in taps[..w.len()].iter_mut().enumerate() {
         *tap = &ext[m..];
     }
-    weighted_sum(line, &taps[..w.len()], &ext[lo..], w);
+    weighted_sum(line, &taps[..w.len()], w);
 }
 
 /// Appends to `ext` the window of `line` that a shift with stencil offset `k` and `degree`
@@ -909,7 +874,6 @@ fn shift_contiguous_lines(
     scratch: &mut TileScratch,
 ) {
     let degree = w.len() - 1;
-    let lo = (degree - 1) / 2;
     let padded = n + degree;
     let lines = src.len() / n;
     let ext = &mut scratch.ext;
@@ -926,7 +890,7 @@ fn shift_contiguous_lines(
     for (m, tap) in taps[..w.len()].iter_mut().enumerate() {
         *tap = &ext[m..][..flat];
     }
-    weighted_sum(out, &taps[..w.len()], &ext[lo..][..flat], w);
+    weighted_sum(out, &taps[..w.len()], w);
     for (line, o) in dst.chunks_exact_mut(n).zip(out.chunks(padded)) {
         line.copy_from_slice(&o[..n]);
     }
