@@ -63,6 +63,15 @@ pub fn strides_of(shape: &[usize]) -> Vec<usize> {
     s
 }
 
+/// The greatest common divisor of a and b (how runs of lines or columns fit a chunk or a
+/// period).
+pub fn gcd(mut a: usize, mut b: usize) -> usize {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
 /// How one array is split into chunks. Chunk `c` holds the flat elements
 /// `[c * chunk_len, min((c + 1) * chunk_len, len))`.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -203,12 +203,19 @@ fn cpu_smooth_drifts_share_a_widened_stencil_bit_for_bit() {
 /// The per-axis sweep (`shift_lines`) on every axis, strided ones included (which go as
 /// chunks of whole rows), equals `shift_line` applied to each line alone, bit for bit: random
 /// data, random shifts of up to ±4.5 points (many stencil offsets side by side), smooth shifts
-/// (a few), one shift for all lines, both boundaries.
+/// (a few), one shift for all lines, both boundaries; degrees 5 and 9 (stencils of up to 12
+/// taps, whose weights the strips hold in registers) and 15 (wider: read from the cache).
 #[test]
 fn cpu_per_axis_sweeps_equal_the_line_reference_bit_for_bit() {
     let cpu = CpuBackend::new();
     let mut r = rng("shift_lines_cpu_reference");
-    for shape in [vec![7, 300, 6], vec![12, 9, 7, 11], vec![600, 8]] {
+    for (shape, degree) in [
+        (vec![7, 300, 6], 5),
+        (vec![12, 9, 7, 11], 5),
+        (vec![600, 8], 5),
+        (vec![20, 36, 12], 9),
+        (vec![18, 40, 17], 15),
+    ] {
         let strides = strides_of(&shape);
         let total: usize = shape.iter().product();
         for axis in 0..shape.len() {
@@ -229,7 +236,7 @@ fn cpu_per_axis_sweeps_equal_the_line_reference_bit_for_bit() {
                     };
                     let shift = LineShift {
                         axis,
-                        degree: 5,
+                        degree,
                         boundary,
                         scale: 1.0,
                         table_div,
@@ -249,7 +256,7 @@ fn cpu_per_axis_sweeps_equal_the_line_reference_bit_for_bit() {
                                 *v = data[at + j * stride];
                             }
                             let s = table[(at / table_div) % len];
-                            hvp::cpu::shift_line(&mut line, s, 5, boundary, &mut ext, &mut w);
+                            hvp::cpu::shift_line(&mut line, s, degree, boundary, &mut ext, &mut w);
                             for (j, v) in line.iter().enumerate() {
                                 want[at + j * stride] = *v;
                             }
@@ -261,7 +268,7 @@ fn cpu_per_axis_sweeps_equal_the_line_reference_bit_for_bit() {
                     );
                     assert!(
                         bits_equal(&got, &want),
-                        "{shape:?} axis {axis} ({boundary:?}, {kind}): differs by {:e}",
+                        "{shape:?} axis {axis} ({boundary:?}, {kind}, degree {degree}): differs by {:e}",
                         rel_err_real(&got, &want)
                     );
                 }

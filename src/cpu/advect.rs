@@ -8,7 +8,7 @@ use super::lines::SharedMut;
 use super::simd::simd_dispatch;
 use super::{CpuBackend, CpuData, CpuField};
 use crate::backend::FieldInfo;
-use crate::field::strides_of;
+use crate::field::{gcd, strides_of};
 use crate::kernels::{
     check_group, check_momenta, check_shift, check_sum_inner, lagrange_weights, split_shift,
     Advection, GroupPath, LineBoundary, LineShift, MomentumAxes, PhaseSums, MAX_DEGREE,
@@ -131,6 +131,8 @@ struct TileScratch {
     zeros: Vec<f64>,
     /// Lines with their halos (`shift_line`, `shift_contiguous_lines`).
     ext: Vec<f64>,
+    /// Rows of a column chunk with their halo (`shift_strips`).
+    pad: Vec<f64>,
     /// One strided line gathered.
     line: Vec<f64>,
     /// The flat sum over a buffer of lines with their halos (`shift_contiguous_lines`).
@@ -200,24 +202,6 @@ impl TapWeights for &[f64] {
     #[inline(always)]
     fn one(&self, m: usize, _: usize) -> f64 {
         self[m]
-    }
-}
-
-/// Weights per tap and output: tap m of output i at `w[m·stride + i]`.
-#[derive(Clone, Copy)]
-struct PerOutput<'a> {
-    w: &'a [f64],
-    stride: usize,
-}
-
-impl TapWeights for PerOutput<'_> {
-    #[inline(always)]
-    fn lanes(&self, m: usize, i: usize) -> [f64; LANES] {
-        self.w[m * self.stride + i..][..LANES].try_into().unwrap()
-    }
-    #[inline(always)]
-    fn one(&self, m: usize, i: usize) -> f64 {
-        self.w[m * self.stride + i]
     }
 }
 
@@ -393,7 +377,7 @@ fn stencil(s: f64, degree: usize) -> (i64, [f64; MAX_DEGREE + 1]) {
 }
 
 /// The largest spread kmax − kmin of the stencil offsets of one column sweep
-/// (`shift_rows_per_column`); wider spreads go line by line.
+/// (`shift_strips`); wider spreads go in runs of columns.
 const MAX_SPREAD: i64 = 4;
 
 /// (kmin, kmax) over the stencil offsets of the shifts `c`.
@@ -414,21 +398,8 @@ fn spread(c: &[f64]) -> i64 {
 /// row j − kmax − lo + m, m = 0..taps.
 #[derive(Clone, Copy)]
 struct ColumnStencil {
-    degree: usize,
     kmax: i64,
     taps: usize,
-}
-
-/// The chunk of a column sweep: whole groups of `columns`, about `ROW_CHUNK_ELEMS` elements
-/// over all n rows; where a row of `stride` elements is shorter than that, whole rows (the
-/// weights repeat row after row, so a run of rows is one weighted sum).
-fn column_chunk(n: usize, columns: usize, stride: usize) -> usize {
-    let chunk = (ROW_CHUNK_ELEMS / n / columns).max(1) * columns;
-    if chunk >= stride {
-        chunk / stride * stride
-    } else {
-        chunk
-    }
 }
 
 /// The column shifts (their bits), degree and chunk that a worker's prepared column weights
@@ -482,7 +453,7 @@ fn prepared_columns(
     stencil
 }
 
-/// Sets up `shift_rows_per_column` for the column shifts `c`, repeated over a chunk of
+/// Sets up `shift_strips` for the column shifts `c`, repeated over a chunk of
 /// `chunk` columns. Columns whose stencil offsets differ share one widened stencil: the
 /// union of their windows, rows j − kmax − lo + m for m = 0..taps, each column's own weights
 /// placed at its own rows and zeros elsewhere. The zero taps add ±0 to a column's sum, so
@@ -514,17 +485,61 @@ fn prepare_columns(
                 scratch.column_weights[m * chunk + col % columns];
         }
     }
-    ColumnStencil { degree, kmax, taps }
+    ColumnStencil { kmax, taps }
 }
 
-/// `shift_rows` with a shift per column, set up by `prepare_columns`: the n rows
-/// src[start + o·n·stride + r·stride..][..width] of `outer` blocks go into `dst` in chunks of
-/// `chunk` columns, each column with its own weights over the widened stencil. A chunk longer
-/// than a row (short rows, as along the last position axis of a drift tile) takes the
-/// interior rows of a block several at a time.
+/// Rows at least this long with one shift go through `shift_rows` (long contiguous sums, no
+/// copy); shorter ones, and rows with a shift per column, through `shift_strips`.
+const UNIFORM_ROW_ELEMS: usize = 64;
+
+/// The least common multiple of a and b (both positive).
+fn lcm(a: usize, b: usize) -> usize {
+    a / gcd(a, b) * b
+}
+
+/// Columns of one strip of `shift_strips`: one AVX2 vector of f64 (half an AVX-512 one).
+const STRIP: usize = 4;
+
+/// The weights of a sweep with a shift per column: tap m of column `first` + c (columns
+/// counted from the sweep's first) at `w[m·period + (first + c) % period]`, `period` and
+/// `first` multiples of `LANES`.
+#[derive(Clone, Copy)]
+struct PeriodicWeights<'a> {
+    w: &'a [f64],
+    period: usize,
+    first: usize,
+}
+
+impl TapWeights for PeriodicWeights<'_> {
+    #[inline(always)]
+    fn lanes(&self, m: usize, i: usize) -> [f64; LANES] {
+        // i is a multiple of LANES (`weighted_blocks`), so the lanes do not wrap.
+        self.w[m * self.period + (self.first + i) % self.period..][..LANES]
+            .try_into()
+            .unwrap()
+    }
+    #[inline(always)]
+    fn one(&self, m: usize, i: usize) -> f64 {
+        self.w[m * self.period + (self.first + i) % self.period]
+    }
+}
+
+/// The padded rows of one column chunk of `shift_strips` fill about this many elements
+/// (16 KiB of f64, half the first-level cache).
+const STRIP_PAD_ELEMS: usize = 2048;
+
+/// The n rows src[start + o·n·stride + r·stride..][..width] (r = 0..n, lines along one axis
+/// side by side, `outer` blocks o) shifted into the same rows of `dst`: output row j is
+/// Σ_m w_m·(old row j − kmax − lo + m), m = 0..taps, each column with its own weights.
+/// Per block and chunk of columns, the rows the chunk reads are first copied with their halo
+/// (periodic images or zeros) into `pad`, whose rows are a chunk apart: read straight from a
+/// tile, rows a power-of-two stride apart would all fall into one set of the first-level
+/// cache. Then each strip of `STRIP` columns runs down all n rows with its weights in
+/// registers (`strip_rows`): one load, product and addition per tap and output. Each output
+/// is `weighted_sum`'s (the same products added in the same order).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn shift_rows_per_column(
+fn shift_strips(
     src: &[f64],
     dst: &mut [f64],
     start: usize,
@@ -532,57 +547,154 @@ fn shift_rows_per_column(
     stride: usize,
     width: usize,
     outer: usize,
-    chunk: usize,
-    stencil: ColumnStencil,
+    kmax: i64,
+    lo: i64,
+    taps: usize,
+    w: PeriodicWeights<'_>,
     boundary: LineBoundary,
-    scratch: &mut TileScratch,
+    pad: &mut Vec<f64>,
 ) {
-    let ColumnStencil {
-        degree,
-        kmax,
-        taps: taps_n,
-    } = stencil;
-    let lo = (degree as i64 - 1) / 2;
-    scratch.zeros.resize(chunk, 0.0);
-    let rows = row_table(n, kmax, lo, taps_n - 1, boundary, &mut scratch.rows);
-    let zeros = &scratch.zeros;
-    let w = PerOutput {
-        w: &scratch.column_weights,
-        stride: chunk,
-    };
-    let (interior, rows_per_run) = if width == stride && chunk > stride {
-        (interior_rows(n, kmax, lo, taps_n), chunk / stride)
-    } else {
-        (0..0, 1)
+    let rows = n + taps - 1;
+    let chunk = (STRIP_PAD_ELEMS / rows / LANES * LANES)
+        .max(LANES)
+        .min(width);
+    pad.resize(rows * chunk, 0.0);
+    // Pad row q is old row q − kmax − lo.
+    let old_row = |q: usize| -> Option<usize> {
+        let r = q as i64 - kmax - lo;
+        match boundary {
+            LineBoundary::Periodic => Some(r.rem_euclid(n as i64) as usize),
+            LineBoundary::Zero => (0..n as i64).contains(&r).then_some(r as usize),
+        }
     };
     for o in 0..outer {
-        let start = start + o * n * stride;
-        let mut taps: [&[f64]; MAX_TAPS] = [&[]; MAX_TAPS];
-        for j in interior.clone().step_by(rows_per_run) {
-            let len = rows_per_run.min(interior.end - j) * stride;
-            for (m, tap) in taps[..taps_n].iter_mut().enumerate() {
-                let r = (j as i64 - kmax - lo + m as i64) as usize;
-                *tap = &src[start + r * stride..][..len];
-            }
-            let o = &mut dst[start + j * stride..][..len];
-            weighted_sum(o, &taps[..taps_n], w);
-        }
+        let block = start + o * n * stride;
         for c0 in (0..width).step_by(chunk) {
             let cw = chunk.min(width - c0);
-            let row = |r: Option<usize>| -> &[f64] {
-                match r {
-                    Some(r) => &src[start + r * stride + c0..][..cw],
-                    None => &zeros[..cw],
+            let mut q = 0;
+            while q < rows {
+                match old_row(q) {
+                    None => {
+                        pad[q * chunk..][..cw].fill(0.0);
+                        q += 1;
+                    }
+                    // Whole rows in a row: one copy of the run up to the line's end.
+                    Some(r) if cw == stride => {
+                        let run = (n - r).min(rows - q);
+                        pad[q * chunk..][..run * cw]
+                            .copy_from_slice(&src[block + r * stride..][..run * cw]);
+                        q += run;
+                    }
+                    Some(r) => {
+                        pad[q * chunk..][..cw]
+                            .copy_from_slice(&src[block + r * stride + c0..][..cw]);
+                        q += 1;
+                    }
                 }
-            };
-            for j in (0..n).filter(|j| !interior.contains(j)) {
-                // Union tap m is old row j − kmax − lo + m.
-                for (tap, &r) in taps.iter_mut().zip(&rows[j..j + taps_n]) {
-                    *tap = row(r);
-                }
-                let o = &mut dst[start + j * stride + c0..][..cw];
-                weighted_sum(o, &taps[..taps_n], w);
             }
+            let out = &mut dst[block + c0..];
+            let w = PeriodicWeights { first: c0, ..w };
+            strip_rows_dyn(taps, pad, out, n, chunk, stride, cw, w);
+        }
+    }
+}
+
+/// `strip_rows` for `taps` taps: in registers up to 12, otherwise row by row through
+/// `weighted_sum`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn strip_rows_dyn(
+    taps: usize,
+    src: &[f64],
+    out: &mut [f64],
+    n: usize,
+    pitch: usize,
+    stride: usize,
+    width: usize,
+    w: PeriodicWeights<'_>,
+) {
+    match taps {
+        2 => strip_rows::<2>(src, out, n, pitch, stride, width, w),
+        3 => strip_rows::<3>(src, out, n, pitch, stride, width, w),
+        4 => strip_rows::<4>(src, out, n, pitch, stride, width, w),
+        5 => strip_rows::<5>(src, out, n, pitch, stride, width, w),
+        6 => strip_rows::<6>(src, out, n, pitch, stride, width, w),
+        7 => strip_rows::<7>(src, out, n, pitch, stride, width, w),
+        8 => strip_rows::<8>(src, out, n, pitch, stride, width, w),
+        9 => strip_rows::<9>(src, out, n, pitch, stride, width, w),
+        10 => strip_rows::<10>(src, out, n, pitch, stride, width, w),
+        11 => strip_rows::<11>(src, out, n, pitch, stride, width, w),
+        12 => strip_rows::<12>(src, out, n, pitch, stride, width, w),
+        _ => {
+            for j in 0..n {
+                let mut t: [&[f64]; MAX_TAPS] = [&[]; MAX_TAPS];
+                for (m, tap) in t[..taps].iter_mut().enumerate() {
+                    *tap = &src[(j + m) * pitch..][..width];
+                }
+                weighted_sum(&mut out[j * stride..][..width], &t[..taps], w);
+            }
+        }
+    }
+}
+
+/// `T`-tap outputs of `shift_strips`: output row j (j = 0..n) is
+/// Σ_m w_m·src[(j + m)·pitch..][..width] and goes to out[j·stride..][..width]. Strip by strip
+/// of `STRIP` columns, each down all n rows with its weights in registers.
+#[inline(always)]
+fn strip_rows<const T: usize>(
+    src: &[f64],
+    out: &mut [f64],
+    n: usize,
+    pitch: usize,
+    stride: usize,
+    width: usize,
+    w: PeriodicWeights<'_>,
+) {
+    if n == 0 {
+        return;
+    }
+    assert!(src.len() >= (n + T - 2) * pitch + width && out.len() >= (n - 1) * stride + width);
+    assert!(w.period.is_multiple_of(STRIP) && w.first.is_multiple_of(STRIP));
+    let whole = width / STRIP * STRIP;
+    for s in (0..whole).step_by(STRIP) {
+        let col = (w.first + s) % w.period;
+        let mut wv = [[0.0; STRIP]; T];
+        for (m, wm) in wv.iter_mut().enumerate() {
+            *wm = w.w[m * w.period + col..][..STRIP].try_into().unwrap();
+        }
+        for j in 0..n {
+            // SAFETY: the asserts bound every read, (j + m)·pitch + s + STRIP ≤
+            // (n + T − 2)·pitch + width, and every write, j·stride + s + STRIP ≤
+            // (n − 1)·stride + width.
+            unsafe {
+                let p = src.as_ptr().add(j * pitch + s);
+                let v: [f64; STRIP] = std::ptr::read_unaligned(p as *const [f64; STRIP]);
+                let mut acc = [0.0; STRIP];
+                for l in 0..STRIP {
+                    acc[l] = wv[0][l] * v[l];
+                }
+                for (m, wm) in wv.iter().enumerate().skip(1) {
+                    let v: [f64; STRIP] =
+                        std::ptr::read_unaligned(p.add(m * pitch) as *const [f64; STRIP]);
+                    for l in 0..STRIP {
+                        acc[l] += wm[l] * v[l];
+                    }
+                }
+                std::ptr::write_unaligned(
+                    out.as_mut_ptr().add(j * stride + s) as *mut [f64; STRIP],
+                    acc,
+                );
+            }
+        }
+    }
+    for s in whole..width {
+        let col = (w.first + s) % w.period;
+        for j in 0..n {
+            let mut acc = w.w[col] * src[j * pitch + s];
+            for m in 1..T {
+                acc += w.w[m * w.period + col] * src[(j + m) * pitch + s];
+            }
+            out[j * stride + s] = acc;
         }
     }
 }
@@ -592,7 +704,7 @@ simd_dispatch!(
     /// tile contiguously), on one thread, the shift of each line given by `shift`. Contiguous
     /// lines with one shift go through `shift_contiguous_lines`; on a strided axis,
     /// neighbouring lines go row by row (`shift_rows`) where they share a shift, or have a
-    /// shift per column (`shift_rows_per_column`), and other lines one at a time.
+    /// shift per column (`shift_strips`), and other lines one at a time.
     fn sweep_tile(
         src: &[f64],
         dst: &mut [f64],
@@ -638,21 +750,68 @@ simd_dispatch!(
             return;
         }
         match shift.simplified() {
-            SweepShift::Uniform(s) => {
+            SweepShift::Uniform(s) if stride >= UNIFORM_ROW_ELEMS => {
                 let (k, w) = stencil(s, degree);
                 let w = &w[..=degree];
                 shift_rows(
                     src, dst, 0, n, stride, stride, outer, k, w, boundary, scratch,
                 );
             }
+            SweepShift::Uniform(s) => {
+                let (k, w) = stencil(s, degree);
+                // The same weights for every column: one period of LANES columns, broadcast.
+                let mut broadcast = [0.0; (MAX_DEGREE + 1) * LANES];
+                for (m, wm) in w[..=degree].iter().enumerate() {
+                    broadcast[m * LANES..][..LANES].fill(*wm);
+                }
+                let w = PeriodicWeights {
+                    w: &broadcast,
+                    period: LANES,
+                    first: 0,
+                };
+                let lo = (degree as i64 - 1) / 2;
+                shift_strips(
+                    src,
+                    dst,
+                    0,
+                    n,
+                    stride,
+                    stride,
+                    outer,
+                    k,
+                    lo,
+                    degree + 1,
+                    w,
+                    boundary,
+                    &mut scratch.pad,
+                );
+            }
             SweepShift::Columns(c)
                 if stride.is_multiple_of(c.len())
                     && (is_prepared(c, degree, scratch) || spread(c) <= MAX_SPREAD) =>
             {
-                let chunk = column_chunk(n, c.len(), stride);
-                let columns = prepared_columns(c, degree, chunk, scratch);
-                shift_rows_per_column(
-                    src, dst, 0, n, stride, stride, outer, chunk, columns, boundary, scratch,
+                let period = lcm(c.len(), LANES);
+                let ColumnStencil { kmax, taps, .. } = prepared_columns(c, degree, period, scratch);
+                let w = PeriodicWeights {
+                    w: &scratch.column_weights,
+                    period,
+                    first: 0,
+                };
+                let lo = (degree as i64 - 1) / 2;
+                shift_strips(
+                    src,
+                    dst,
+                    0,
+                    n,
+                    stride,
+                    stride,
+                    outer,
+                    kmax,
+                    lo,
+                    taps,
+                    w,
+                    boundary,
+                    &mut scratch.pad,
                 );
             }
             SweepShift::Columns(c) if stride == c.len() => {
@@ -664,8 +823,16 @@ simd_dispatch!(
                     while b < c.len() && spread(&c[a..=b]) <= MAX_SPREAD {
                         b += 1;
                     }
-                    let columns = prepare_columns(&c[a..b], degree, b - a, scratch);
-                    shift_rows_per_column(
+                    let period = lcm(b - a, LANES);
+                    let ColumnStencil { kmax, taps, .. } =
+                        prepare_columns(&c[a..b], degree, period, scratch);
+                    let w = PeriodicWeights {
+                        w: &scratch.column_weights,
+                        period,
+                        first: 0,
+                    };
+                    let lo = (degree as i64 - 1) / 2;
+                    shift_strips(
                         src,
                         dst,
                         a,
@@ -673,10 +840,12 @@ simd_dispatch!(
                         stride,
                         b - a,
                         outer,
-                        b - a,
-                        columns,
+                        kmax,
+                        lo,
+                        taps,
+                        w,
                         boundary,
-                        scratch,
+                        &mut scratch.pad,
                     );
                     a = b;
                 }

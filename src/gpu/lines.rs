@@ -9,7 +9,7 @@
 use anyhow::{bail, Result};
 
 use super::{GpuBackend, GpuField};
-use crate::field::{strides_of, ChunkLayout};
+use crate::field::{gcd, strides_of, ChunkLayout};
 
 /// Lines of one dispatch: `count` lines of length n in `buffer`; element j of line b lies at
 /// (b / stride)·n·stride + (b % stride) + j·stride. Line b is the line of the whole field whose
@@ -41,13 +41,6 @@ fn largest_divisor_at_most(g: usize, cap: usize) -> usize {
         d += 1;
     }
     best
-}
-
-fn gcd(mut a: usize, mut b: usize) -> usize {
-    while b != 0 {
-        (a, b) = (b, a % b);
-    }
-    a
 }
 
 /// The batches of lines along `axis` of a field laid out as `layout` (shape `shape`), in
