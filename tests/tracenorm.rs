@@ -506,7 +506,15 @@ fn auto_picks_the_path_by_size() {
     let mut r = rng("trace_norm_auto");
     let p = 96;
     let u = random_unitary(p, &mut r);
-    let lambda: Vec<f64> = (0..p).map(|_| r.random_range(-1.0..1.0)).collect();
+    // Eigenvalues of either sign with |λ| ≥ 0.1: this test is about the choice of path, and
+    // f32 Newton–Schulz iterations on an eigenvalue near 0 converge too slowly for its bound
+    // (how the iteration waits for such eigenvalues is tested above).
+    let lambda: Vec<f64> = (0..p)
+        .map(|_| {
+            let sign = if r.random_bool(0.5) { 1.0 } else { -1.0 };
+            sign * r.random_range(0.1..1.0)
+        })
+        .collect();
     let known: f64 = lambda.iter().map(|l| l.abs()).sum();
     let a = with_spectrum(&u, &lambda);
     let f = upload(&cpu, &[p, p], &a);
