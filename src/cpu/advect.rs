@@ -703,8 +703,9 @@ simd_dispatch!(
     /// One shift along `axis` of a tile of shape `shape`, from `src` into `dst` (both hold the
     /// tile contiguously), on one thread, the shift of each line given by `shift`. Contiguous
     /// lines with one shift go through `shift_contiguous_lines`; on a strided axis,
-    /// neighbouring lines go row by row (`shift_rows`) where they share a shift, or have a
-    /// shift per column (`shift_strips`), and other lines one at a time.
+    /// neighbouring lines go row by row (`shift_rows`) where they share a shift and the rows
+    /// are long, as strips (`shift_strips`) where the rows are short or have a shift per
+    /// column, and other lines one at a time.
     fn sweep_tile(
         src: &[f64],
         dst: &mut [f64],
