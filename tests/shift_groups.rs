@@ -213,6 +213,8 @@ fn cpu_per_axis_sweeps_equal_the_line_reference_bit_for_bit() {
         (vec![7, 300, 6], 5),
         (vec![12, 9, 7, 11], 5),
         (vec![600, 8], 5),
+        (vec![7, 9, 16], 5),
+        (vec![40, 32], 9),
         (vec![20, 36, 12], 9),
         (vec![18, 40, 17], 15),
     ] {
