@@ -270,8 +270,8 @@ fn weighted_blocks<const Q: usize>(
 /// Shifts the `n` rows src[start + o·n·stride + r·stride ..][..width] (r = 0..n, the points of
 /// lines along one axis, `width` neighbouring lines side by side, in `outer` blocks o) by one
 /// shift, given by its stencil offset `k` and weights `w`, into the same rows of `dst`. Each
-/// element gets exactly the arithmetic of `shift_line` (the same weights, the same increment
-/// form in the same order), but a whole row at a time: a streaming, vectorisable weighted sum
+/// element gets exactly the arithmetic of `shift_line` (the same weights, the same products
+/// added in the same order), but a whole row at a time: a streaming, vectorisable weighted sum
 /// of rows.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
@@ -324,8 +324,7 @@ fn shift_rows(
                 }
             };
             for j in (0..n).filter(|j| !interior.contains(j)) {
-                // Output j reads old points j − k − lo + m (`rows[j + m]`); the base point
-                // (m = lo) is j − k.
+                // Output j reads old points j − k − lo + m (`rows[j + m]`).
                 for (tap, &r) in taps.iter_mut().zip(&rows[j..j + w.len()]) {
                     *tap = row(r);
                 }
@@ -524,13 +523,56 @@ impl TapWeights for PeriodicWeights<'_> {
     }
 }
 
+/// `shift_strips` with a shift per column: the shifts `c` repeat along the row from column
+/// `start` on, their weights prepared (or found prepared) for one period of `lcm(len, LANES)`
+/// columns.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn column_strips(
+    src: &[f64],
+    dst: &mut [f64],
+    start: usize,
+    n: usize,
+    stride: usize,
+    width: usize,
+    outer: usize,
+    c: &[f64],
+    degree: usize,
+    boundary: LineBoundary,
+    scratch: &mut TileScratch,
+) {
+    let period = lcm(c.len(), LANES);
+    let ColumnStencil { kmax, taps } = prepared_columns(c, degree, period, scratch);
+    let w = PeriodicWeights {
+        w: &scratch.column_weights,
+        period,
+        first: 0,
+    };
+    shift_strips(
+        src,
+        dst,
+        start,
+        n,
+        stride,
+        width,
+        outer,
+        kmax,
+        degree,
+        taps,
+        w,
+        boundary,
+        &mut scratch.pad,
+    );
+}
+
 /// The padded rows of one column chunk of `shift_strips` fill about this many elements
 /// (16 KiB of f64, half the first-level cache).
 const STRIP_PAD_ELEMS: usize = 2048;
 
 /// The n rows src[start + o·n·stride + r·stride..][..width] (r = 0..n, lines along one axis
 /// side by side, `outer` blocks o) shifted into the same rows of `dst`: output row j is
-/// Σ_m w_m·(old row j − kmax − lo + m), m = 0..taps, each column with its own weights.
+/// Σ_m w_m·(old row j − kmax − lo + m), m = 0..taps, lo = (degree − 1)/2, each column with
+/// its own weights.
 /// Per block and chunk of columns, the rows the chunk reads are first copied with their halo
 /// (periodic images or zeros) into `pad`, whose rows are a chunk apart: read straight from a
 /// tile, rows a power-of-two stride apart would all fall into one set of the first-level
@@ -548,12 +590,13 @@ fn shift_strips(
     width: usize,
     outer: usize,
     kmax: i64,
-    lo: i64,
+    degree: usize,
     taps: usize,
     w: PeriodicWeights<'_>,
     boundary: LineBoundary,
     pad: &mut Vec<f64>,
 ) {
+    let lo = (degree as i64 - 1) / 2;
     let rows = n + taps - 1;
     let chunk = (STRIP_PAD_ELEMS / rows / LANES * LANES)
         .max(LANES)
@@ -770,7 +813,6 @@ simd_dispatch!(
                     period: LANES,
                     first: 0,
                 };
-                let lo = (degree as i64 - 1) / 2;
                 shift_strips(
                     src,
                     dst,
@@ -780,7 +822,7 @@ simd_dispatch!(
                     stride,
                     outer,
                     k,
-                    lo,
+                    degree,
                     degree + 1,
                     w,
                     boundary,
@@ -791,28 +833,8 @@ simd_dispatch!(
                 if stride.is_multiple_of(c.len())
                     && (is_prepared(c, degree, scratch) || spread(c) <= MAX_SPREAD) =>
             {
-                let period = lcm(c.len(), LANES);
-                let ColumnStencil { kmax, taps, .. } = prepared_columns(c, degree, period, scratch);
-                let w = PeriodicWeights {
-                    w: &scratch.column_weights,
-                    period,
-                    first: 0,
-                };
-                let lo = (degree as i64 - 1) / 2;
-                shift_strips(
-                    src,
-                    dst,
-                    0,
-                    n,
-                    stride,
-                    stride,
-                    outer,
-                    kmax,
-                    lo,
-                    taps,
-                    w,
-                    boundary,
-                    &mut scratch.pad,
+                column_strips(
+                    src, dst, 0, n, stride, stride, outer, c, degree, boundary, scratch,
                 );
             }
             SweepShift::Columns(c) if stride == c.len() => {
@@ -824,16 +846,7 @@ simd_dispatch!(
                     while b < c.len() && spread(&c[a..=b]) <= MAX_SPREAD {
                         b += 1;
                     }
-                    let period = lcm(b - a, LANES);
-                    let ColumnStencil { kmax, taps, .. } =
-                        prepare_columns(&c[a..b], degree, period, scratch);
-                    let w = PeriodicWeights {
-                        w: &scratch.column_weights,
-                        period,
-                        first: 0,
-                    };
-                    let lo = (degree as i64 - 1) / 2;
-                    shift_strips(
+                    column_strips(
                         src,
                         dst,
                         a,
@@ -841,12 +854,10 @@ simd_dispatch!(
                         stride,
                         b - a,
                         outer,
-                        kmax,
-                        lo,
-                        taps,
-                        w,
+                        &c[a..b],
+                        degree,
                         boundary,
-                        &mut scratch.pad,
+                        scratch,
                     );
                     a = b;
                 }
