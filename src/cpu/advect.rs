@@ -137,6 +137,9 @@ struct TileScratch {
     line: Vec<f64>,
     /// The flat sum over a buffer of lines with their halos (`shift_contiguous_lines`).
     flat: Vec<f64>,
+    /// Lines with zero gaps between them (`shift_gapped_lines`), and their layout.
+    gapped: Vec<f64>,
+    gap_layout: Option<GapLayout>,
     /// Per column of a strided sweep: the shift's bits, its stencil offset and weights.
     columns: Vec<(u64, i64, [f64; MAX_DEGREE + 1])>,
     w: [f64; MAX_DEGREE + 1],
@@ -642,6 +645,27 @@ fn shift_strips(
     }
 }
 
+/// `$kernel::<T>(args)` for T = `$taps` from 2 to 12 (a kernel with its T weights in
+/// registers), else `$fallback`.
+macro_rules! with_taps {
+    ($taps:expr, $kernel:ident($($arg:expr),* $(,)?), $fallback:expr $(,)?) => {
+        match $taps {
+            2 => $kernel::<2>($($arg),*),
+            3 => $kernel::<3>($($arg),*),
+            4 => $kernel::<4>($($arg),*),
+            5 => $kernel::<5>($($arg),*),
+            6 => $kernel::<6>($($arg),*),
+            7 => $kernel::<7>($($arg),*),
+            8 => $kernel::<8>($($arg),*),
+            9 => $kernel::<9>($($arg),*),
+            10 => $kernel::<10>($($arg),*),
+            11 => $kernel::<11>($($arg),*),
+            12 => $kernel::<12>($($arg),*),
+            _ => $fallback,
+        }
+    };
+}
+
 /// `strip_rows` for `taps` taps: in registers up to 12, otherwise row by row through
 /// `weighted_sum`.
 #[allow(clippy::too_many_arguments)]
@@ -656,28 +680,17 @@ fn strip_rows_dyn(
     width: usize,
     w: PeriodicWeights<'_>,
 ) {
-    match taps {
-        2 => strip_rows::<2>(src, out, n, pitch, stride, width, w),
-        3 => strip_rows::<3>(src, out, n, pitch, stride, width, w),
-        4 => strip_rows::<4>(src, out, n, pitch, stride, width, w),
-        5 => strip_rows::<5>(src, out, n, pitch, stride, width, w),
-        6 => strip_rows::<6>(src, out, n, pitch, stride, width, w),
-        7 => strip_rows::<7>(src, out, n, pitch, stride, width, w),
-        8 => strip_rows::<8>(src, out, n, pitch, stride, width, w),
-        9 => strip_rows::<9>(src, out, n, pitch, stride, width, w),
-        10 => strip_rows::<10>(src, out, n, pitch, stride, width, w),
-        11 => strip_rows::<11>(src, out, n, pitch, stride, width, w),
-        12 => strip_rows::<12>(src, out, n, pitch, stride, width, w),
-        _ => {
-            for j in 0..n {
-                let mut t: [&[f64]; MAX_TAPS] = [&[]; MAX_TAPS];
-                for (m, tap) in t[..taps].iter_mut().enumerate() {
-                    *tap = &src[(j + m) * pitch..][..width];
-                }
-                weighted_sum(&mut out[j * stride..][..width], &t[..taps], w);
+    with_taps!(
+        taps,
+        strip_rows(src, out, n, pitch, stride, width, w),
+        for j in 0..n {
+            let mut t: [&[f64]; MAX_TAPS] = [&[]; MAX_TAPS];
+            for (m, tap) in t[..taps].iter_mut().enumerate() {
+                *tap = &src[(j + m) * pitch..][..width];
             }
+            weighted_sum(&mut out[j * stride..][..width], &t[..taps], w);
         }
-    }
+    )
 }
 
 /// `T`-tap outputs of `shift_strips`: output row j (j = 0..n) is
@@ -765,7 +778,12 @@ simd_dispatch!(
         if let (1, SweepShift::Uniform(s)) = (stride, shift) {
             // Contiguous lines with one shift (a kick along the last momentum axis).
             let (k, w) = stencil(*s, degree);
-            shift_contiguous_lines(src, dst, n, k, &w[..=degree], boundary, scratch);
+            match (boundary, line_gap(k, degree)) {
+                (LineBoundary::Zero, Some(gap)) => {
+                    shift_gapped_lines(src, dst, n, k, gap, &w[..=degree], scratch)
+                }
+                _ => shift_contiguous_lines(src, dst, n, k, &w[..=degree], boundary, scratch),
+            }
             return;
         }
         if stride == 1 {
@@ -1074,6 +1092,135 @@ fn shift_contiguous_lines(
     weighted_sum(out, &taps[..w.len()], w);
     for (line, o) in dst.chunks_exact_mut(n).zip(out.chunks(padded)) {
         line.copy_from_slice(&o[..n]);
+    }
+}
+
+/// The widest zero gap `shift_gapped_lines` lays out between lines; stencils that reach
+/// further beyond a line's ends go through `shift_contiguous_lines`.
+const MAX_GAP: usize = 32;
+
+/// The zero gap `shift_gapped_lines` needs between lines for a stencil offset `k` and
+/// `degree`: output j reads points j − k − lo + m, m = 0..=degree, so k + lo points before a
+/// line and degree − k − lo after it. `None` where that exceeds `MAX_GAP`.
+fn line_gap(k: i64, degree: usize) -> Option<usize> {
+    let lo = (degree as i64 - 1) / 2;
+    let gap = (k + lo).max(degree as i64 - k - lo).max(0) as usize;
+    (gap <= MAX_GAP).then_some(gap.next_multiple_of(STRIP))
+}
+
+/// How a worker's gapped buffer is laid out: lines of `n` points, `gap` zeros before each
+/// line and after the last, `lines` lines.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct GapLayout {
+    n: usize,
+    gap: usize,
+    lines: usize,
+}
+
+/// `shift_contiguous_lines` for a zero boundary (the momentum axes of a kick): the lines are
+/// copied into a buffer where `gap` zeros lie between them, laid out and zeroed once per
+/// worker and shape (only the lines are rewritten after that), and each output is summed
+/// straight from there into `dst`, `STRIP` at a time with the weights in registers. No halo
+/// is filled per line and no output is computed at a halo position. Each output is
+/// `shift_line`'s (the same products added in the same order).
+#[inline(always)]
+fn shift_gapped_lines(
+    src: &[f64],
+    dst: &mut [f64],
+    n: usize,
+    k: i64,
+    gap: usize,
+    w: &[f64],
+    scratch: &mut TileScratch,
+) {
+    let lines = src.len() / n;
+    let want = GapLayout { n, gap, lines };
+    // A wider gap laid out before serves as well.
+    let fits = scratch
+        .gap_layout
+        .is_some_and(|l| l.n == n && l.lines == lines && l.gap >= gap);
+    if !fits {
+        scratch.gapped.clear();
+        scratch.gapped.resize(gap + lines * (n + gap), 0.0);
+        scratch.gap_layout = Some(want);
+    }
+    let gap = scratch.gap_layout.map_or(gap, |l| l.gap);
+    let pitch = n + gap;
+    let gapped = &mut scratch.gapped;
+    for (l, line) in src.chunks_exact(n).enumerate() {
+        gapped[gap + l * pitch..][..n].copy_from_slice(line);
+    }
+    // Tap 0 of output j of line l is gapped[first + l·pitch + j].
+    let lo = (w.len() as i64 - 2) / 2;
+    let first = (gap as i64 - k - lo) as usize;
+    with_taps!(
+        w.len(),
+        gapped_sums(gapped, dst, n, pitch, first, w),
+        for (l, o) in dst.chunks_exact_mut(n).enumerate() {
+            let mut taps: [&[f64]; MAX_DEGREE + 1] = [&[]; MAX_DEGREE + 1];
+            for (m, tap) in taps[..w.len()].iter_mut().enumerate() {
+                *tap = &gapped[first + l * pitch + m..][..n];
+            }
+            weighted_sum(o, &taps[..w.len()], w);
+        }
+    );
+}
+
+/// The `T`-tap sums of `shift_gapped_lines`: output j of line l is
+/// Σ_m w_m·src[first + l·pitch + j + m], written to dst[l·n + j].
+#[inline(always)]
+fn gapped_sums<const T: usize>(
+    src: &[f64],
+    dst: &mut [f64],
+    n: usize,
+    pitch: usize,
+    first: usize,
+    w: &[f64],
+) {
+    let lines = dst.len() / n;
+    if lines == 0 {
+        return;
+    }
+    assert!(w.len() == T && first + (lines - 1) * pitch + n + T - 1 <= src.len());
+    let wv: [[f64; STRIP]; T] = std::array::from_fn(|m| [w[m]; STRIP]);
+    let (per_line, whole) = (n / STRIP, n / STRIP * STRIP);
+    let (src_at, dst_at) = (src.as_ptr(), dst.as_mut_ptr());
+    // The whole strips of every line, then the rest: a remainder loop inside the line loop
+    // compiled to bound computations that cost more than the line's sums.
+    for l in 0..lines {
+        for q in 0..per_line {
+            // SAFETY: the assert bounds every read, first + l·pitch + q·STRIP + m + STRIP ≤
+            // first + (lines − 1)·pitch + n + T − 1, and the write, l·n + q·STRIP + STRIP ≤
+            // lines·n.
+            unsafe {
+                let p = src_at.add(first + l * pitch + q * STRIP);
+                let v: [f64; STRIP] = std::ptr::read_unaligned(p as *const [f64; STRIP]);
+                let mut acc = [0.0; STRIP];
+                for i in 0..STRIP {
+                    acc[i] = wv[0][i] * v[i];
+                }
+                for (m, wm) in wv.iter().enumerate().skip(1) {
+                    let v: [f64; STRIP] = std::ptr::read_unaligned(p.add(m) as *const [f64; STRIP]);
+                    for i in 0..STRIP {
+                        acc[i] += wm[i] * v[i];
+                    }
+                }
+                std::ptr::write_unaligned(dst_at.add(l * n + q * STRIP) as *mut [f64; STRIP], acc);
+            }
+        }
+    }
+    // Guarded: unguarded, the empty loop still cost a fifth of the sweep in bound checks.
+    if whole < n {
+        for l in 0..lines {
+            let at = first + l * pitch;
+            for j in whole..n {
+                let mut acc = w[0] * src[at + j];
+                for m in 1..T {
+                    acc += w[m] * src[at + j + m];
+                }
+                dst[l * n + j] = acc;
+            }
+        }
     }
 }
 
